@@ -27,7 +27,7 @@ test: venv
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-current-env
 
 notebooks: venv
-	$(BIN)/python -m rchelpers.tools.refresh_notebooks notebooks
+	$(BIN)/python scripts/refresh_notebooks.py
 
 bench: venv
 	$(BIN)/python -m benchmarks.receiver
