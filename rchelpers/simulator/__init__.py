@@ -1,0 +1,1 @@
+"""rchelpers.simulator: an embedded RingCentral platform (OAuth + webhook subscriptions) on loopback."""
