@@ -1,0 +1,434 @@
+"""Widgets for the tutorial notebooks: a credentials form, a live event feed and a subscription table.
+
+Only the notebooks (and their tests) import this module. Each widget is an ipywidgets container: make it
+a cell's last expression to see it. Its ``text/plain`` repr is short, stable between runs and never holds
+a secret, because nbval compares it with the stored output.
+
+Threads: :class:`EventFeed` is updated from the receiver's listener thread. It only sets widget *values*
+(they reach the browser as comm messages addressed to the widget, wherever it is shown); it never prints
+and never captures output, because on ipykernel 7 output from a thread lands in whichever cell ran last.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Protocol
+
+import ipywidgets as w
+
+from rchelpers.config import Config
+from rchelpers.errors import ApiError, ConfigError, WaitTimeout
+from rchelpers.masking import mask
+
+__all__ = ["CredentialsForm", "EventFeed", "SubscriptionTable", "format_seconds", "summarize_event"]
+
+log = logging.getLogger(__name__)
+
+
+class _PlainReprMixin:
+    """Show the whole ``repr`` as ``text/plain`` (ipywidgets cuts it at 110 characters)."""
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if data is not None:
+            data["text/plain"] = repr(self)
+        return data
+
+
+# --- credentials -------------------------------------------------------------------------------
+
+
+class CredentialsForm(_PlainReprMixin, w.VBox):
+    """A form for the server URL, client id, client secret and JWT that yields a :class:`Config`.
+
+    The secret and the JWT are ``Password`` fields. Nothing typed is ever written into a description,
+    a status line or the repr except in masked form (:func:`rchelpers.masking.mask`). Clicking the
+    button (or calling :meth:`submit`) builds the config; ``on_config`` is then called with it.
+    An empty server URL means the embedded simulator, as with ``RC_SERVER_URL`` unset.
+    """
+
+    def __init__(self, server_url: str = "", client_id: str = "",
+                 on_config: Callable[[Config], object] | None = None) -> None:
+        style = {"description_width": "110px"}
+        layout = w.Layout(width="520px")
+        self.server_url = w.Text(value=server_url, description="Server URL",
+                                 placeholder="https://platform.ringcentral.com", style=style, layout=layout)
+        self.client_id = w.Text(value=client_id, description="Client id", style=style, layout=layout)
+        self.client_secret = w.Password(description="Client secret", style=style, layout=layout)
+        self.jwt = w.Password(description="JWT", style=style, layout=layout)
+        self.button = w.Button(description="Use these credentials", button_style="primary", icon="key")
+        self.status = w.HTML(value=_status_html("Fill in the fields, then click the button.", "info"))
+        self.config: Config | None = None
+        self.error: str | None = None
+        self._on_config = on_config
+        self.button.on_click(lambda _button: self._submit_from_button())
+        super().__init__(children=[self.server_url, self.client_id, self.client_secret, self.jwt,
+                                   self.button, self.status])
+
+    def fill(self, *, server_url: str = "", client_id: str = "", client_secret: str = "", jwt: str = "") -> None:
+        """Set the four fields at once, as a user typing them would (used by the offline notebooks)."""
+        self.server_url.value = server_url
+        self.client_id.value = client_id
+        self.client_secret.value = client_secret
+        self.jwt.value = jwt
+
+    def submit(self) -> Config:
+        """Build the :class:`Config` from the fields; raises :class:`ConfigError` saying what to fix."""
+        values = {
+            "RC_SERVER_URL": self.server_url.value.strip(),
+            "RC_CLIENT_ID": self.client_id.value,
+            "RC_CLIENT_SECRET": self.client_secret.value,
+            "RC_JWT": self.jwt.value,
+        }
+        try:
+            config = Config.from_mapping(values, source="credentials form")
+        except ConfigError as error:
+            self.config = None
+            self.error = str(error)
+            self.status.value = _status_html(f"Not accepted: {error}", "error")
+            raise
+        self.config, self.error = config, None
+        self.status.value = _status_html(f"Ready: {config.describe()}", "ok")
+        if self._on_config is not None:
+            self._on_config(config)
+        return config
+
+    def _submit_from_button(self) -> None:
+        try:
+            self.submit()
+        except ConfigError:
+            pass  # already shown in the status line
+
+    def __repr__(self) -> str:
+        url = self.server_url.value.strip() or "<embedded simulator>"
+        return (f"CredentialsForm(server_url={url!r}, client_id={mask(self.client_id.value)!r}, "
+                f"client_secret={mask(self.client_secret.value)!r}, jwt={mask(self.jwt.value)!r}, "
+                f"ready={self.config is not None})")
+
+
+# --- live event feed ---------------------------------------------------------------------------
+
+
+class _Receiver(Protocol):
+    def add_listener(self, fn: Callable[[Any], object]) -> Any: ...
+
+
+class EventFeed(_PlainReprMixin, w.VBox):
+    """A live table of the events a :class:`~rchelpers.receiver.WebhookReceiver` accepts.
+
+    It listens on ``receiver`` (its callback runs on the receiver's listener thread) and shows the
+    newest ``max_rows`` events, newest last, under a line of counts. :meth:`wait_for` blocks until the
+    feed itself has shown a number of events, so a cell that prints it afterwards is deterministic.
+    :meth:`close` stops listening.
+    """
+
+    def __init__(self, receiver: _Receiver, max_rows: int = 10) -> None:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+            raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}")
+        self.max_rows = max_rows
+        self._receiver = receiver
+        self._rows: deque[tuple[str, str, str, str]] = deque(maxlen=max_rows)
+        self._count = 0
+        self._reminders = 0
+        self._changed = threading.Condition()
+        self._listening = True
+        self.header = w.HTML()
+        self.table = w.HTML()
+        super().__init__(children=[self.header, self.table])
+        self._render()
+        receiver.add_listener(self._on_event)
+
+    @property
+    def count(self) -> int:
+        """How many events the feed has received since it was created."""
+        with self._changed:
+            return self._count
+
+    @property
+    def reminders(self) -> int:
+        """How many of them were subscription renewal reminders."""
+        with self._changed:
+            return self._reminders
+
+    @property
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """The rows shown, oldest first: ``(timestamp, kind, subscription id, summary)``."""
+        with self._changed:
+            return list(self._rows)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> int:
+        """Block until the feed has received ``count`` events in all; return the count.
+
+        Raises :class:`~rchelpers.errors.WaitTimeout` after ``timeout`` seconds, saying how many arrived.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._count < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WaitTimeout(
+                        f"the feed shows {self._count} of {count} events after {timeout:g} s: "
+                        "is the subscription active and its filter matching?"
+                    )
+                self._changed.wait(left)
+            return self._count
+
+    def close(self) -> None:
+        """Stop listening to the receiver and close the widget (its view disappears)."""
+        with self._changed:
+            self._listening = False
+        remove = getattr(self._receiver, "remove_listener", None)
+        if remove is not None:
+            try:
+                remove(self._on_event)
+            except (KeyError, ValueError):
+                pass
+        super().close()
+
+    def _on_event(self, event: Any) -> None:
+        """Receiver callback (listener thread): record the event and update the widget values."""
+        with self._changed:
+            if not self._listening:
+                return
+            try:
+                row = _event_row(event)
+            except Exception:  # a strange event must not break the feed
+                log.exception("could not summarize event %r", event)
+                row = ("?", "?", "?", "unreadable event")
+            self._rows.append(row)
+            self._count += 1
+            if getattr(event, "is_reminder", False):
+                self._reminders += 1
+            self._render()
+            self._changed.notify_all()
+
+    def _render(self) -> None:
+        """Write the counts and the table into the two HTML widgets (caller holds the lock or is __init__)."""
+        self.header.value = (
+            f"<b>{self._count} event{'s' if self._count != 1 else ''}</b>"
+            f" ({self._reminders} reminder{'s' if self._reminders != 1 else ''}),"
+            f" newest last, at most {self.max_rows} shown"
+        )
+        if not self._rows:
+            self.table.value = "<i>waiting for events…</i>"
+            return
+        cells = "".join(
+            "<tr>" + "".join(f"<td style='padding:0 8px'>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self._rows
+        )
+        head = "".join(f"<th style='text-align:left;padding:0 8px'>{h}</th>"
+                       for h in ("timestamp", "kind", "subscription", "summary"))
+        self.table.value = f"<table><tr>{head}</tr>{cells}</table>"
+
+    def __repr__(self) -> str:
+        with self._changed:
+            return (f"EventFeed(events={self._count}, reminders={self._reminders}, "
+                    f"shown={len(self._rows)}, max_rows={self.max_rows}, listening={self._listening})")
+
+
+def _event_row(event: Any) -> tuple[str, str, str, str]:
+    kind, summary = summarize_event(event)
+    subscription = str(getattr(event, "subscription_id", "") or "")
+    return (str(getattr(event, "timestamp", "") or ""), kind, subscription[:8], summary)
+
+
+def summarize_event(event: Any) -> tuple[str, str]:
+    """Return ``(kind, one-line summary)`` for a webhook event, e.g. ``("presence", "Busy, CallConnected")``."""
+    path = str(getattr(event, "event", "") or "")
+    body = getattr(event, "body", None) or {}
+    if getattr(event, "is_reminder", False) or path.startswith("/restapi/v1.0/subscription/"):
+        return "reminder", f"expiresIn={body.get('expiresIn')} s"
+    base = path.split("?", 1)[0].rstrip("/")
+    if base.endswith("/presence"):
+        parts = [str(body[k]) for k in ("presenceStatus", "telephonyStatus") if body.get(k)]
+        calls = body.get("activeCalls")
+        if isinstance(calls, list):
+            parts.append(f"{len(calls)} active call{'s' if len(calls) != 1 else ''}")
+        return "presence", ", ".join(parts) or "presence changed"
+    if base.endswith("/message-store/instant"):
+        sender = (body.get("from") or {}).get("phoneNumber", "?")
+        return "instant SMS", f"from {sender}: {body.get('subject', '')}"
+    if base.endswith("/message-store"):
+        changes = body.get("changes") or []
+        text = ", ".join(f"{c.get('type')} +{c.get('newCount', 0)}" for c in changes if isinstance(c, dict))
+        return "message store", text or "changed"
+    if base.endswith("/extension"):
+        items = body.get("extensions") or [body]
+        text = ", ".join(f"{i.get('extensionId')} {i.get('eventType')}" for i in items if isinstance(i, dict))
+        return "extension list", text
+    if "/extension/" in base and base.rsplit("/", 2)[-2] == "extension":
+        return "extension info", f"{body.get('eventType', 'Update')} {', '.join(body.get('hints') or [])}".strip()
+    return base.rsplit("/", 1)[-1] or "event", ""
+
+
+# --- subscription table ------------------------------------------------------------------------
+
+
+class _SubscriptionsApi(Protocol):
+    def list(self) -> Any: ...
+    def renew(self, subscription_id: str) -> Any: ...
+    def delete(self, subscription_id: str) -> Any: ...
+
+
+class SubscriptionRow:
+    """One row of a :class:`SubscriptionTable`: the subscription and its renew and delete buttons."""
+
+    def __init__(self, subscription: Any, on_renew: Callable[[str], None], on_delete: Callable[[str], None]) -> None:
+        self.subscription = subscription
+        self.id: str = subscription.id
+        self.renew_button = w.Button(description="Renew", icon="refresh", layout=w.Layout(width="90px"),
+                                     tooltip="PUT /restapi/v1.0/subscription/{id} with no body")
+        self.delete_button = w.Button(description="Delete", icon="trash", button_style="danger",
+                                      layout=w.Layout(width="90px"),
+                                      tooltip="DELETE /restapi/v1.0/subscription/{id}")
+        self.renew_button.on_click(lambda _b: on_renew(self.id))
+        self.delete_button.on_click(lambda _b: on_delete(self.id))
+        cells = [self.id[:8], _status(subscription), format_seconds(_expires_in(subscription)),
+                 ", ".join(_short_filter(f) for f in _filters(subscription))]
+        widths = ("90px", "110px", "100px", "360px")
+        labels = [w.Label(value=text, layout=w.Layout(width=width)) for text, width in zip(cells, widths)]
+        self.widget = w.HBox(children=[*labels, self.renew_button, self.delete_button])
+
+    @property
+    def time_left(self) -> str:
+        """The subscription's remaining lifetime as shown, e.g. ``'14m 58s'``."""
+        return format_seconds(_expires_in(self.subscription))
+
+    def __repr__(self) -> str:
+        return f"SubscriptionRow(id={self.id[:8]!r}, status={_status(self.subscription)!r}, time_left={self.time_left!r})"
+
+
+class SubscriptionTable(_PlainReprMixin, w.VBox):
+    """The user's subscriptions (WebHook transport by default) with their time left, and renew/delete buttons.
+
+    ``subscriptions_api`` is an :class:`rchelpers.subscriptions.Subscriptions`. :meth:`refresh` lists
+    them again; a button renews (``PUT`` with no body) or deletes its row's subscription, then refreshes.
+    Platform errors are shown in the status line as the platform words them, never raised into the browser.
+    """
+
+    def __init__(self, subscriptions_api: _SubscriptionsApi, transport: str | None = "WebHook") -> None:
+        self.api = subscriptions_api
+        self.transport = transport
+        self.rows: list[SubscriptionRow] = []
+        self.status = w.HTML()
+        self.refresh_button = w.Button(description="Refresh", icon="list")
+        self.refresh_button.on_click(lambda _b: self._guarded(self.refresh))
+        self._body = w.VBox()
+        self.last_action = "created"
+        super().__init__(children=[self.refresh_button, self._body, self.status])
+        self._guarded(self.refresh)
+
+    def refresh(self) -> list[SubscriptionRow]:
+        """List the subscriptions again and redraw the rows; returns them."""
+        subscriptions = [s for s in self.api.list()
+                         if self.transport is None or _transport(s) == self.transport]
+        self.rows = [SubscriptionRow(s, self._renew, self._delete) for s in subscriptions]
+        header = w.HBox(children=[w.HTML(value=f"<b>{h}</b>", layout=w.Layout(width=width)) for h, width in
+                                  (("id", "90px"), ("status", "110px"), ("time left", "100px"),
+                                   ("event filters", "360px"))])
+        self._body.children = [header, *(row.widget for row in self.rows)] if self.rows else [
+            w.HTML(value="<i>no subscriptions</i>")]
+        return self.rows
+
+    def row(self, subscription_id: str) -> SubscriptionRow:
+        """The row of a subscription (its full id or the first 8 characters); KeyError if not shown."""
+        for row in self.rows:
+            if row.id == subscription_id or row.id[:8] == subscription_id:
+                return row
+        raise KeyError(f"no row for subscription {subscription_id!r}: call refresh() first")
+
+    def _renew(self, subscription_id: str) -> None:
+        def action() -> None:
+            renewed = self.api.renew(subscription_id)
+            self._say(f"renewed {subscription_id[:8]}: {format_seconds(_expires_in(renewed))} left", "ok")
+            self.refresh()
+        self._guarded(action)
+
+    def _delete(self, subscription_id: str) -> None:
+        def action() -> None:
+            self.api.delete(subscription_id)
+            self._say(f"deleted {subscription_id[:8]}", "ok")
+            self.refresh()
+        self._guarded(action)
+
+    def _guarded(self, action: Callable[[], object]) -> None:
+        """Run a button's action; show a platform error in the status line instead of raising it."""
+        try:
+            action()
+        except ApiError as error:
+            code = f" {error.error_code}" if error.error_code else ""
+            self._say(f"HTTP {error.status}{code}: {error.message}", "error")
+
+    def _say(self, text: str, tone: str) -> None:
+        self.last_action = text
+        self.status.value = _status_html(text, tone)
+
+    def __repr__(self) -> str:
+        states = [_status(row.subscription) for row in self.rows]
+        active = states.count("Active")
+        return (f"SubscriptionTable(rows={len(self.rows)}, active={active}, other={len(states) - active}, "
+                f"last_action={self.last_action!r})")
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def format_seconds(seconds: float | int | None) -> str:
+    """A duration for people: ``'7d 0h'``, ``'14m 58s'``, ``'42s'``; ``'?'`` when unknown, ``'expired'`` at 0."""
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    if seconds <= 0:
+        return "expired"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+def _status_html(text: str, tone: str) -> str:
+    colour = {"ok": "#137333", "error": "#b3261e"}.get(tone, "#555")
+    return f"<span style='color:{colour}'>{html.escape(text)}</span>"
+
+
+def _raw(subscription: Any) -> dict[str, Any]:
+    raw = getattr(subscription, "raw", None)
+    return raw if isinstance(raw, dict) else {}
+
+
+def _status(subscription: Any) -> str:
+    return str(getattr(subscription, "status", None) or _raw(subscription).get("status", "?"))
+
+
+def _expires_in(subscription: Any) -> int | None:
+    value = getattr(subscription, "expires_in", None)
+    if value is None:
+        value = _raw(subscription).get("expiresIn")
+    return None if value is None else int(value)
+
+
+def _filters(subscription: Any) -> list[str]:
+    value = getattr(subscription, "event_filters", None)
+    if value is None:
+        value = _raw(subscription).get("eventFilters", [])
+    return list(value)
+
+
+def _transport(subscription: Any) -> str:
+    value = getattr(subscription, "transport", None)
+    if value is None:
+        value = (_raw(subscription).get("deliveryMode") or {}).get("transportType")
+    return str(value)
+
+
+def _short_filter(event_filter: str) -> str:
+    return event_filter.removeprefix("/restapi/v1.0")
