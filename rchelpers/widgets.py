@@ -126,19 +126,20 @@ class EventFeed(_PlainReprMixin, w.VBox):
     """
 
     def __init__(self, receiver: _Receiver, max_rows: int = 10) -> None:
+        self._changed = threading.Condition()
+        self._listening = False
+        self._receiver = receiver
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}")
         self.max_rows = max_rows
-        self._receiver = receiver
         self._rows: deque[tuple[str, str, str, str]] = deque(maxlen=max_rows)
         self._count = 0
         self._reminders = 0
-        self._changed = threading.Condition()
-        self._listening = True
         self.header = w.HTML()
         self.table = w.HTML()
         super().__init__(children=[self.header, self.table])
         self._render()
+        self._listening = True
         receiver.add_listener(self._on_event)
 
     @property
@@ -179,9 +180,9 @@ class EventFeed(_PlainReprMixin, w.VBox):
     def close(self) -> None:
         """Stop listening to the receiver and close the widget (its view disappears)."""
         with self._changed:
-            self._listening = False
+            was_listening, self._listening = self._listening, False
         remove = getattr(self._receiver, "remove_listener", None)
-        if remove is not None:
+        if was_listening and remove is not None:
             try:
                 remove(self._on_event)
             except (KeyError, ValueError):
