@@ -1,0 +1,117 @@
+"""Sample events: bodies, overrides, errors, determinism and which filters receive them."""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from conftest import T0
+
+from rchelpers.simulator.events import KINDS, EventFactory, TriggerError, normalize_kind
+
+ACC, EXT = "37439510", "62000001"
+
+
+def _factory(seed: int = 7) -> EventFactory:
+    return EventFactory(random.Random(seed), lambda: T0, ACC, EXT)
+
+
+def test_same_seed_same_bytes_other_seed_other_ids():
+    first = [json.dumps(_factory(7).build(kind).body) for kind in KINDS]
+    again = [json.dumps(_factory(7).build(kind).body) for kind in KINDS]
+    other = [json.dumps(_factory(8).build(kind).body) for kind in KINDS]
+    assert first == again
+    assert first != other
+
+
+def test_presence_body_follows_the_platform_example():
+    event = _factory().build("presence")
+    assert list(event.body) == ["extensionId", "telephonyStatus", "sequence", "presenceStatus", "userStatus",
+                                "meetingStatus", "dndStatus", "allowSeeMyPresence", "ringOnMonitoredCall",
+                                "pickUpCallsOnHold"]
+    assert event.body["extensionId"] == EXT and event.body["sequence"] == 1
+    plain = event.body_for("/restapi/v1.0/account/~/extension/~/presence", ACC, EXT)
+    assert plain == event.body and "activeCalls" not in plain
+    detailed = event.body_for("/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true", ACC, EXT)
+    assert list(detailed)[:3] == ["extensionId", "telephonyStatus", "activeCalls"]
+    assert detailed["totalActiveCalls"] == 1
+    call = detailed["activeCalls"][0]
+    assert call["telephonyStatus"] == "Ringing" and call["direction"] == "Inbound"
+    assert {"id", "from", "to", "sessionId", "partyId", "telephonySessionId", "startTime"} <= set(call)
+
+
+def test_presence_filters_for_other_extensions_get_nothing():
+    event = _factory().build("presence")
+    assert event.body_for(f"/restapi/v1.0/account/{ACC}/extension/{EXT}/presence", ACC, EXT) is not None
+    assert event.body_for("/restapi/v1.0/account/~/extension/999/presence", ACC, EXT) is None
+    assert event.body_for("/restapi/v1.0/account/~/extension/~/message-store", ACC, EXT) is None
+    assert event.body_for("/restapi/v1.0/account/~/extension/~/presence", ACC, "999") is None
+
+
+def test_presence_overrides_and_no_call():
+    event = _factory().build("presence", {"telephonyStatus": "NoCall", "userStatus": "Busy"})
+    assert event.body["telephonyStatus"] == "NoCall" and event.body["userStatus"] == "Busy"
+    assert event.body["presenceStatus"] == "Available"
+    detailed = event.body_for("/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true", ACC, EXT)
+    assert detailed["activeCalls"] == [] and detailed["totalActiveCalls"] == 0
+
+
+@pytest.mark.parametrize("params, delivered", [
+    ("", True), ("?type=SMS", True), ("?type=Fax", False), ("?direction=Inbound", True),
+    ("?direction=Outbound", False), ("?type=SMS&direction=Inbound", True), ("?type=sms", True),
+])
+def test_message_store_type_and_direction(params, delivered):
+    event = _factory().build("message_store")
+    body = event.body_for(f"/restapi/v1.0/account/~/extension/~/message-store{params}", ACC, EXT)
+    assert (body is not None) == delivered
+    if body is not None:
+        assert body["accountId"] == int(ACC) and body["extensionId"] == int(EXT)
+        assert body["changes"][0]["type"] == "SMS" and body["changes"][0]["newCount"] == 1
+        assert body["lastUpdated"] == "2026-01-01T00:00:00.000Z"
+
+
+def test_message_store_fax_outbound():
+    event = _factory().build("message-store", {"type": "Fax", "direction": "Outbound"})
+    flt = "/restapi/v1.0/account/~/extension/~/message-store"
+    assert event.body_for(flt + "?type=Fax&direction=Outbound", ACC, EXT)["changes"][0]["type"] == "Fax"
+    assert event.body_for(flt + "?type=SMS", ACC, EXT) is None
+    assert "direction" not in event.body and "type" not in event.body
+
+
+def test_instant_sms():
+    event = _factory().build("instant_sms", {"subject": "hi"})
+    flt = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
+    body = event.body_for(flt, ACC, EXT)
+    assert body["subject"] == "hi" and body["type"] == "SMS" and body["direction"] == "Inbound"
+    assert body["messageStatus"] == "Received" and body["readStatus"] == "Unread"
+    assert event.body_for("/restapi/v1.0/account/~/extension/~/message-store", ACC, EXT) is None
+
+
+def test_extension_info_and_list():
+    info = _factory().build("extension_info")
+    assert info.body == {"extensionId": EXT, "eventType": "Update", "hints": ["ExtensionInfo"]}
+    assert info.body_for("/restapi/v1.0/account/~/extension/~", ACC, EXT) == info.body
+    deleted = _factory().build("extension_info", {"eventType": "Delete"})
+    assert deleted.body == {"extensionId": EXT, "eventType": "Delete"}
+    listing = _factory().build("extension_list")
+    assert listing.body_for("/restapi/v1.0/account/~/extension", ACC, EXT)["extensions"][0]["eventType"] == "Create"
+    assert listing.body_for("/restapi/v1.0/account/~/extension/~", ACC, EXT) is None
+
+
+@pytest.mark.parametrize("kind, fields, message", [
+    ("voicemail", {}, "unknown event kind 'voicemail'; kinds: presence, message_store"),
+    ("presence", {"color": "red"}, "unknown field 'color' for a presence event; fields: extensionId"),
+    ("presence", {"telephonyStatus": "Dancing"}, "must be one of NoCall, CallConnected"),
+    ("presence", {"sequence": "3"}, "'sequence' of a presence event must be an integer"),
+    ("presence", {"sequence": True}, "must be an integer"),
+    ("message_store", {"type": "Email"}, "must be one of Fax, SMS, VoiceMail, Pager"),
+    ("instant_sms", {"to": "+1650"}, "must be a list"),
+    (42, {}, "kind must be a string"),
+])
+def test_bad_kind_or_field(kind, fields, message):
+    with pytest.raises(TriggerError, match=message.replace("(", r"\(")):
+        _factory().build(kind, fields)
+
+
+def test_normalize_kind_accepts_hyphens_and_case():
+    assert normalize_kind("Instant-SMS") == "instant_sms"
