@@ -49,8 +49,7 @@ class StubWebhook:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._stopping = threading.Event()
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), _make_handler(self))
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}{path}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -80,6 +79,16 @@ class StubWebhook:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A threaded server that does not print a client's broken connection to stderr."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
 
 
 def _make_handler(stub: StubWebhook) -> type[http.server.BaseHTTPRequestHandler]:

@@ -1,1 +1,245 @@
-"""rchelpers.simulator: an embedded RingCentral platform (OAuth + webhook subscriptions) on loopback."""
+"""rchelpers.simulator: an embedded RingCentral platform (OAuth + webhook subscriptions) on loopback.
+
+Like moto, the platform's state (:mod:`.state`) is apart from its HTTP layer (:mod:`.server`), and one
+implementation serves both uses::
+
+    with Simulator() as sim:                 # in-process, ephemeral loopback port
+        sim.url, sim.credentials, sim.clock  # base URL, demo app + JWT, the simulated clock
+        sim.clock.advance(3600)              # a token or subscription expiry happens at once
+
+    python -m rchelpers.simulator --port 8090 --env-file .env   # standalone, until Ctrl-C
+
+It follows ``PLATFORM-FACTS.md`` and ``DECISIONS.md``. Behaviour is tagged **modelled** (taken from
+RingCentral's public sources) or **guessed** (the sources are silent; the simulator's choice).
+
+Options (keyword arguments of :class:`Simulator`):
+
+=========================  ===========  ==============================================================
+option                     default      meaning
+=========================  ===========  ==============================================================
+validation_timeout         3.0          modelled: seconds the webhook has to answer the handshake
+                                        (1.0 gives the older docs' rule)
+max_reply_bytes            1024         modelled: the handshake reply's status line + headers + body
+max_expires_in             315360000    modelled (spec, 10 y); a larger expiresIn is clamped (guessed)
+default_expires_in         604800       modelled: lifetime when expiresIn is missing
+subscription_limit         30           modelled: per user per app; the next create gets 403 SUB-505
+access_token_ttl           3600         modelled; a request's ``access_token_ttl`` (600..3600) may lower it
+refresh_token_ttl          604800       modelled; a request's ``refresh_token_ttl`` (60..2592000) may lower it
+rate_limits                {}           modelled groups and defaults (Light 50, Medium 40, Heavy 10,
+                                        Auth 5 per 60 s, 60 s penalty); a dict overrides groups with
+                                        ``(limit, window_s, penalty_s)``; None disables
+reminder_job_interval      5.0          guessed: the reminder job period; threshold and interval must be
+                                        at least this
+max_body_bytes             1048576      guessed: larger request bodies get 413
+=========================  ===========  ==============================================================
+
+``seed`` makes every id, uuid, token and secret come from ``random.Random(seed)`` and starts a frozen
+clock at 2026-01-01T00:00:00Z (``start_time``/``clock_speed`` change that), so equal calls give
+byte-identical JSON. Without ``seed``: real time and ``secrets``.
+
+Guessed error choices (no source gives them): a missing field is 400 CMN-100 ``Parameter [x] is
+required``; a malformed bearer header 401 OAU-134; an unknown or revoked token 401 OAU-149; a bad JWT
+400 ``invalid_grant`` OAU-140; an unknown, used or expired refresh token 400 ``invalid_grant`` OAU-213;
+an unknown client 401 ``invalid_client`` OAU-153; a wrong secret 401 OAU-146; a non-form token request
+415; an unknown path 404 CMN-120; a wrong method 405 CMN-202; a body over ``max_body_bytes`` 413;
+an update or renew of a WebSocket record 400 CMN-101 on ``deliveryMode.transportType``; another
+extension in a filter 403 SUB-405 (messages) or SUB-408 (others). The 10 s grace of a used refresh
+token is not modelled (a used refresh token fails at once). Rate-limit headers are sent on
+authenticated API calls and token/revoke calls (a 401 carries none); the Auth group is counted per
+client id. Filters without the ``/restapi/v1.0`` prefix are accepted and returned with it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, fields
+from typing import Any, Callable
+
+from rchelpers.simulator.clock import ClockTicker, SimClock, iso
+from rchelpers.simulator.ratelimit import RateLimiter
+from rchelpers.simulator.server import Handler, Route, SimServer, api_routes, control_routes, route
+from rchelpers.simulator.state import EVENTS, IdSource, SimOptions, State, SubscriptionRecord
+
+__all__ = ["Credentials", "Simulator", "SimClock", "SimOptions", "SubscriptionRecord", "EVENTS", "iso"]
+
+log = logging.getLogger(__name__)
+
+#: The simulated start of a seeded run: 2026-01-01T00:00:00Z.
+SEEDED_EPOCH = 1767225600.0
+
+
+def mask(secret: str | None, keep: int = 4) -> str:
+    """Show only the first ``keep`` characters and the length of a secret (the simulator's own mask)."""
+    if not secret:
+        return "<unset>"
+    return f"{secret[:keep]}…({len(secret)} chars)" if len(secret) > keep * 2 else f"…({len(secret)} chars)"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What an app needs to log in to the simulator: server URL, client id/secret, and the user's JWT."""
+
+    server_url: str
+    client_id: str
+    client_secret: str
+    jwt: str
+
+    def as_env(self) -> dict[str, str]:
+        """The four ``RC_*`` environment variables."""
+        return {"RC_SERVER_URL": self.server_url, "RC_CLIENT_ID": self.client_id,
+                "RC_CLIENT_SECRET": self.client_secret, "RC_JWT": self.jwt}
+
+    def __repr__(self) -> str:
+        return (f"Credentials(server_url={self.server_url!r}, client_id={self.client_id!r}, "
+                f"client_secret={mask(self.client_secret)!r}, jwt={mask(self.jwt)!r})")
+
+    __str__ = __repr__
+
+
+class Simulator:
+    """The embedded platform: ``start()``/``stop()`` or a context manager; see the module docstring."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None,
+                 clock_speed: float | None = None, start_time: float | None = None, **options: Any) -> None:
+        known = {f.name for f in fields(SimOptions)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown Simulator option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int, got {seed!r}")
+        self.host = host
+        self.port = port
+        self.seed = seed
+        self.options = SimOptions(**options)
+        if seed is not None:
+            start = SEEDED_EPOCH if start_time is None else start_time
+            speed = 0.0 if clock_speed is None else clock_speed
+        else:
+            start, speed = start_time, 1.0 if clock_speed is None else clock_speed
+        self.clock = SimClock(start=start, speed=speed)
+        self.ids = IdSource(seed)
+        self.state = State(self.clock, self.ids, self.options)
+        self.rate_limiter = RateLimiter(self.options.rate_limits, self.clock.now)
+        self.routes: list[Route] = api_routes() + control_routes()
+        self.reset_hooks: list[Callable[[], object]] = []
+        self._server: SimServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ticker: ClockTicker | None = None
+        self._lifecycle = threading.Lock()
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> "Simulator":
+        """Bind the port and serve in a background thread (and run the clock's ticker); returns self."""
+        with self._lifecycle:
+            if self._server is not None:
+                return self
+            server = SimServer((self.host, self.port), self)
+            self._server = server
+            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=f"rc-sim-server-{server.server_address[1]}", daemon=True)
+            self._thread.start()
+            self._ticker = ClockTicker(self.clock).start()
+            log.info("RingCentral simulator listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close every connection and the port, stop the ticker; leaves no thread behind."""
+        with self._lifecycle:
+            server, thread, ticker = self._server, self._thread, self._ticker
+            self._server = self._thread = self._ticker = None
+        if ticker is not None:
+            ticker.stop()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            server.close_connections()
+        if thread is not None:
+            thread.join(5)
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321`` (only while running)."""
+        server = self._server
+        if server is None:
+            raise RuntimeError("the simulator is not running: call start() or use it as a context manager")
+        host, port = server.server_address[:2]
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}"
+
+    # --- credentials ------------------------------------------------------------------------------
+    @property
+    def credentials(self) -> Credentials:
+        """The demo app's client id and secret and the demo user's JWT, with this server's URL."""
+        return self._credentials_for(self.state.demo_app.client_id)
+
+    @property
+    def second_app_credentials(self) -> Credentials:
+        """A second app of the same user: its list of subscriptions is separate (per-app scoping)."""
+        return self._credentials_for(self.state.second_app.client_id)
+
+    def _credentials_for(self, client_id: str) -> Credentials:
+        app = self.state.apps[client_id]
+        return Credentials(self.url, app.client_id, app.client_secret, self.state.user.jwt)
+
+    # --- extension points -------------------------------------------------------------------------
+    def add_route(self, method: str, pattern: str, handler: Handler, *, group: str | None = None,
+                  auth: bool = False) -> Route:
+        """Serve ``method`` on paths fully matching ``pattern`` with ``handler(request) -> Response``."""
+        if not (pattern.startswith("/_sim/") or pattern.startswith("/restapi/")):
+            raise ValueError(f"routes live under /_sim/ (control) or /restapi/ (platform API), got {pattern!r}")
+        new = route(method, pattern, handler, group, auth)
+        self.routes.insert(0, new)  # added routes win over the built-in ones
+        return new
+
+    def add_listener(self, listener: Callable[[str, SubscriptionRecord], object]) -> None:
+        """Call ``listener(event, record)`` on created/renewed/updated/deleted/expired subscriptions."""
+        self.state.add_listener(listener)
+
+    def add_reset_hook(self, hook: Callable[[], object]) -> None:
+        """Call ``hook()`` at every :meth:`reset`, after the state is cleared."""
+        self.reset_hooks.append(hook)
+
+    # --- control ----------------------------------------------------------------------------------
+    def advance(self, seconds: float) -> int:
+        """Move simulated time forward (see :meth:`SimClock.advance`); returns the number of jobs run."""
+        return self.clock.advance(seconds)
+
+    def reset(self) -> None:
+        """Drop tokens, subscriptions and rate counters; keep the demo app, user and credentials."""
+        self.state.reset()
+        self.rate_limiter.reset()
+        for hook in list(self.reset_hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("reset hook %r failed", hook)
+
+    def seed_subscription(self, transport: str = "PubNub", event_filters: list[str] | None = None,
+                          expires_in: int | None = None, client_id: str | None = None) -> dict[str, Any]:
+        """Add a legacy PubNub or WebSocket record to the demo user's list; returns its SubscriptionInfo."""
+        body: dict[str, Any] = {"transportType": transport}
+        if event_filters is not None:
+            body["eventFilters"] = event_filters
+        if expires_in is not None:
+            body["expiresIn"] = expires_in
+        if client_id is not None:
+            body["clientId"] = client_id
+        record = self.state.seed_legacy(body)
+        return record.to_info(self.url if self.running else "", self.clock.now())
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<Simulator {where} seed={self.seed!r} now={iso(self.clock.now())}>"
+

@@ -1,0 +1,103 @@
+"""Errors the simulated platform answers with, shaped as RingCentral's error bodies.
+
+API errors carry ``errors[0]`` and mirror it at the top level (``errorCode``, ``message`` and, where
+there is one, ``parameterName``), as real responses do. OAuth errors use the OAuth body
+(``error``, ``error_description``, ``errors[]``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error response of the platform: HTTP ``status``, RingCentral ``code`` and ``message``."""
+
+    def __init__(self, status: int, code: str, message: str, parameter_name: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status} {code} {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.parameter_name = parameter_name
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: top-level ``errorCode``/``message`` mirroring ``errors[0]``."""
+        item: dict[str, Any] = {"errorCode": self.code, "message": self.message}
+        if self.parameter_name is not None:
+            item["parameterName"] = self.parameter_name
+        body: dict[str, Any] = {"errorCode": self.code, "message": self.message, "errors": [item]}
+        if self.parameter_name is not None:
+            body["parameterName"] = self.parameter_name
+        return body
+
+
+class OAuthError(ApiError):
+    """An error of ``/restapi/oauth/*``: ``error`` (RFC 6749 code) plus RingCentral's ``errors[]``."""
+
+    def __init__(self, status: int, error: str, code: str, message: str,
+                 parameter_name: str | None = None) -> None:
+        super().__init__(status, code, message, parameter_name)
+        self.error = error
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: ``error``, ``error_description`` and ``errors[]``."""
+        item: dict[str, Any] = {"errorCode": self.code, "message": self.message}
+        if self.parameter_name is not None:
+            item["parameterName"] = self.parameter_name
+        return {"error": self.error, "error_description": self.message, "errors": [item]}
+
+
+# --- the common API errors ----------------------------------------------------------------------
+def missing_parameter(name: str) -> ApiError:
+    """400 CMN-100 for a required field that is absent (wording chosen by the simulator)."""
+    return ApiError(400, "CMN-100", f"Parameter [{name}] is required", name)
+
+
+def invalid_parameter(name: str, detail: str = "", status: int = 400) -> ApiError:
+    """400 CMN-101 ``Parameter [name] value is invalid`` (``detail`` appended after a colon)."""
+    message = f"Parameter [{name}] value is invalid"
+    if detail:
+        message += f": {detail}"
+    return ApiError(status, "CMN-101", message, name)
+
+
+def not_found(name: str) -> ApiError:
+    """404 CMN-102 ``Resource for parameter [name] is not found``."""
+    return ApiError(404, "CMN-102", f"Resource for parameter [{name}] is not found", name)
+
+
+def bad_json() -> ApiError:
+    """400 CMN-103 for a body that is not JSON."""
+    return ApiError(400, "CMN-103", "JSON can't be parsed.")
+
+
+def cannot_parse(detail: str = "") -> ApiError:
+    """400 CMN-104 ``Cannot parse request`` (for a body of the wrong shape)."""
+    return ApiError(400, "CMN-104", "Cannot parse request" + (f": {detail}" if detail else ""))
+
+
+def unknown_route(path: str) -> ApiError:
+    """404 CMN-120 ``Invalid URI`` for a path the platform does not serve."""
+    return ApiError(404, "CMN-120", f"Invalid URI [{path}]")
+
+
+def method_not_allowed(method: str, allowed: list[str]) -> ApiError:
+    """405 for a known path called with another method (``Allow`` header lists the right ones)."""
+    return ApiError(405, "CMN-202", f"Operation is not supported: method [{method}] is not allowed here",
+                    headers={"Allow": ", ".join(allowed)})
+
+
+def body_too_large(limit: int) -> ApiError:
+    """413 for a request body above the simulator's limit."""
+    return ApiError(413, "CMN-104", f"Cannot parse request: body larger than {limit} bytes")
+
+
+def rate_exceeded(retry_after: int, headers: dict[str, str]) -> ApiError:
+    """429 CMN-301 ``Request rate exceeded`` with ``Retry-After``."""
+    return ApiError(429, "CMN-301", "Request rate exceeded", headers={**headers, "Retry-After": str(retry_after)})
+
+
+def unauthorized(code: str, message: str) -> ApiError:
+    """401 for an API call without a valid access token."""
+    return ApiError(401, code, message)
