@@ -27,5 +27,5 @@ __version__ = "0.1.0"
 # from rchelpers.rest import RestClient
 # from rchelpers.subscriptions import Subscription, Subscriptions, reminder_filter
 # receiver and tunnel (issue 3):
-# from rchelpers.receiver import WebhookReceiver, WebhookEvent
+from rchelpers.receiver import WebhookEvent, WebhookReceiver
 # from rchelpers.tunnel import open_tunnel

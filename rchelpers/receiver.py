@@ -1,0 +1,986 @@
+"""A webhook receiver that a notebook starts in the background.
+
+:class:`WebhookReceiver` serves one path on loopback from a daemon thread that multiplexes every
+connection with :mod:`selectors` (no thread per request, so a slow client holds no thread and a
+burst of connections waits in a listen backlog of 1024 instead of being dropped). It answers
+RingCentral's ``Validation-Token`` handshake, checks the ``Verification-Token`` header and an
+optional ``?auth_token=`` query secret in constant time, parses notifications into
+:class:`WebhookEvent` objects, acknowledges redeliveries of a uuid already seen without storing
+them twice, and writes every accepted notification to a JSON-lines journal *before* answering 200.
+Requests that arrive together share one disk flush (group commit).
+
+Nothing is printed from its threads (notebook output from a thread lands in the wrong cell): it
+logs to the ``rchelpers.receiver`` logger, and callbacks run on one dispatcher thread, off the
+request path.
+"""
+from __future__ import annotations
+
+import collections
+import email.utils
+import hmac
+import json
+import logging
+import os
+import queue
+import re
+import selectors
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Callable, Iterable, Union
+from urllib.parse import parse_qs
+
+from rchelpers.errors import ReceiverError, WaitTimeout
+from rchelpers.journal import Journal, default_journal_path, read_journal
+from rchelpers.masking import mask
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["WebhookReceiver", "WebhookEvent", "RejectedRequest", "ReceiverStats", "REMINDER_EVENT_PREFIX"]
+
+#: Event filters of subscription renewal reminders start with this.
+REMINDER_EVENT_PREFIX = "/restapi/v1.0/subscription/"
+
+Listener = Callable[["WebhookEvent"], object]
+
+_MAX_HEAD_BYTES = 64 * 1024
+_MAX_HEADERS = 100
+_MAX_VALIDATION_TOKEN = 512
+_LINGER_SECONDS = 1.0
+_TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_TARGET_RE = re.compile(r"[\x00-\x20\x7f]")
+
+
+@dataclass(frozen=True, repr=False)
+class WebhookEvent:
+    """One accepted notification: the RingCentral envelope, the headers that matter, the arrival time."""
+
+    uuid: str | None
+    event: str | None
+    timestamp: str | None
+    subscription_id: str | None
+    owner_id: str | None
+    body: Any = field(hash=False, compare=False)
+    headers: dict[str, str] = field(hash=False, compare=False)
+    received_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    raw: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def is_reminder(self) -> bool:
+        """True for a subscription renewal reminder (event ``/restapi/v1.0/subscription/...``)."""
+        return bool(self.event and self.event.startswith(REMINDER_EVENT_PREFIX))
+
+    @classmethod
+    def from_envelope(
+        cls, envelope: dict[str, Any], headers: dict[str, str] | None = None, received_at: datetime | None = None
+    ) -> "WebhookEvent":
+        """Build an event from a notification's JSON envelope (``ownerId`` is also looked up in the body)."""
+        body = envelope.get("body")
+        owner = envelope.get("ownerId")
+        if owner is None and isinstance(body, dict):
+            owner = body.get("ownerId")
+        return cls(
+            uuid=_text(envelope.get("uuid")),
+            event=_text(envelope.get("event")),
+            timestamp=_text(envelope.get("timestamp")),
+            subscription_id=_text(envelope.get("subscriptionId")),
+            owner_id=_text(owner),
+            body=body,
+            headers=dict(headers or {}),
+            received_at=received_at or datetime.now(timezone.utc),
+            raw=envelope,
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """The journal line for this event."""
+        return {"received_at": self.received_at.isoformat(), "headers": self.headers, "notification": self.raw}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "WebhookEvent":
+        """Rebuild an event from a journal line written by :meth:`to_record`."""
+        try:
+            received_at = datetime.fromisoformat(record["received_at"])
+        except (KeyError, TypeError, ValueError):
+            received_at = datetime.fromtimestamp(0, timezone.utc)
+        notification = record.get("notification")
+        return cls.from_envelope(notification if isinstance(notification, dict) else {},
+                                 record.get("headers") or {}, received_at)
+
+    def __repr__(self) -> str:
+        event = self.event if self.event is None or len(self.event) <= 70 else self.event[:67] + "..."
+        return (f"WebhookEvent(uuid={self.uuid!r}, event={event!r}, subscription_id={self.subscription_id!r}, "
+                f"received_at={self.received_at.strftime('%H:%M:%S.%f')[:-3]!r})")
+
+
+@dataclass(frozen=True)
+class RejectedRequest:
+    """A request the receiver refused: the status it got and why (secrets masked, query left out)."""
+
+    status: int
+    reason: str
+    method: str
+    path: str
+    remote: str
+    headers: dict[str, str]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class ReceiverStats:
+    """Counters and reply latencies (from a request's first byte to its reply, in milliseconds)."""
+
+    received: int
+    rejected: int
+    duplicates: int
+    validation_requests: int
+    journal_errors: int
+    connections: int
+    latency_p50_ms: float
+    latency_p99_ms: float
+    latency_max_ms: float
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class _HttpError(Exception):
+    """A request that gets an error reply; ``close`` when the connection cannot be reused."""
+
+    def __init__(self, status: int, reason: str, close: bool = True) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.close = close
+
+
+@dataclass
+class _Request:
+    method: str
+    target: str
+    version: str
+    headers: dict[str, str]
+    keep_alive: bool
+    body_length: int
+    started: float
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return self.target.partition("?")[0]
+
+    @property
+    def query(self) -> str:
+        return self.target.partition("?")[2]
+
+
+class _Connection:
+    """The state of one client connection in the event loop."""
+
+    __slots__ = ("sock", "remote", "inbuf", "outbuf", "request", "started", "deadline", "waiting",
+                 "close_after_write", "linger", "lingering", "events")
+
+    def __init__(self, sock: socket.socket, remote: str, deadline: float) -> None:
+        self.sock = sock
+        self.remote = remote
+        self.inbuf = bytearray()
+        self.outbuf = bytearray()
+        self.request: _Request | None = None
+        self.started = 0.0
+        self.deadline = deadline
+        self.waiting = False
+        self.close_after_write = False
+        self.linger = False
+        self.lingering = False
+        self.events = selectors.EVENT_READ
+
+
+def _parse_head(head: bytes, started: float) -> _Request:
+    """Parse a request line and headers (without the blank line); raise :class:`_HttpError` if invalid."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3:
+        raise _HttpError(400, "malformed request line: expected 'METHOD /path HTTP/1.1'")
+    method, target, version = parts
+    if not _TOKEN_RE.fullmatch(method):
+        raise _HttpError(400, "malformed method in the request line")
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        raise _HttpError(400, "unsupported HTTP version: use HTTP/1.1")
+    if not target or _BAD_TARGET_RE.search(target):
+        raise _HttpError(400, "malformed request target")
+    if len(lines) - 1 > _MAX_HEADERS:
+        raise _HttpError(431, f"more than {_MAX_HEADERS} header lines")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t"):
+            raise _HttpError(400, "obsolete header line folding is not accepted")
+        name, sep, value = line.partition(":")
+        if not sep or not _TOKEN_RE.fullmatch(name):
+            raise _HttpError(400, "malformed header line: expected 'Name: value'")
+        value = value.strip(" \t")
+        if _BAD_VALUE_RE.search(value):
+            raise _HttpError(400, f"control character in header {name!r}")
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
+    if version == "HTTP/1.1":
+        keep_alive = "close" not in connection
+    else:
+        keep_alive = "keep-alive" in connection
+    return _Request(method, target, version, headers, keep_alive, _body_length(method, headers), started)
+
+
+def _body_length(method: str, headers: dict[str, str]) -> int:
+    """The body size announced by the headers (chunked bodies are refused with 411)."""
+    transfer = headers.get("transfer-encoding")
+    length = headers.get("content-length")
+    if transfer is not None:
+        if length is not None:
+            raise _HttpError(400, "both Transfer-Encoding and Content-Length were sent")
+        if transfer.strip().lower() == "chunked":
+            raise _HttpError(411, "chunked request bodies are not accepted: send a Content-Length")
+        raise _HttpError(400, "unsupported Transfer-Encoding")
+    if length is None:
+        if method in ("POST", "PUT", "PATCH") and "validation-token" not in headers:
+            raise _HttpError(411, "Content-Length required")
+        return 0
+    if not (length.isascii() and length.isdigit() and len(length) <= 18):
+        raise _HttpError(400, "invalid Content-Length (expected one decimal number)")
+    return int(length)
+
+
+class WebhookReceiver:
+    """A RingCentral webhook receiver running in background threads; a context manager.
+
+    :param host: interface to listen on (loopback by default).
+    :param port: TCP port, ``0`` for a free one (read it back from :attr:`port` or :attr:`url`).
+    :param path: the webhook path; other paths get 404.
+    :param verification_token: if set, notifications must carry it in ``Verification-Token`` (else 403).
+    :param auth_token: if set, every request must carry it as ``?auth_token=`` (else 403); :attr:`url`
+        includes it.
+    :param journal: ``True`` (default) for a journal in a new temporary folder, a path for a chosen file
+        (appended to; uuids already in it count as seen), ``False`` for none.
+    :param max_events: how many events stay in memory (older ones remain in the journal).
+    :param max_body_bytes: larger bodies get 413.
+    :param on_event: a callable, or a list of callables, called with each new event (see
+        :meth:`add_listener`).
+    :param read_timeout: seconds a client has to send a whole request (else 408 and the connection closes).
+    :param idle_timeout: seconds an idle keep-alive connection is kept open.
+    :param backlog: the listen backlog (connections waiting to be accepted during a burst).
+    :param max_connections: open connections at most; more wait in the backlog.
+    :param switch_interval: while running, lower the interpreter's thread switch interval
+        (:func:`sys.setswitchinterval`) to this many seconds so a busy notebook does not delay replies;
+        ``None`` leaves it alone.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/webhook",
+        *,
+        verification_token: str | None = None,
+        auth_token: str | None = None,
+        journal: Union[bool, str, os.PathLike[str]] = True,
+        max_events: int = 10_000,
+        max_body_bytes: int = 1 << 20,
+        on_event: Listener | Iterable[Listener] | None = None,
+        read_timeout: float = 5.0,
+        idle_timeout: float = 30.0,
+        backlog: int = 1024,
+        max_connections: int = 1000,
+        switch_interval: float | None = 0.0005,
+    ) -> None:
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an integer from 0 to 65535 (0 picks a free port), not {port!r}")
+        if not isinstance(path, str) or not path.startswith("/") or "?" in path:
+            raise ValueError(f"path must start with '/' and have no query, e.g. '/webhook', not {path!r}")
+        for name, value in (("max_events", max_events), ("max_body_bytes", max_body_bytes),
+                            ("backlog", backlog), ("max_connections", max_connections)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if read_timeout <= 0 or idle_timeout <= 0:
+            raise ValueError("read_timeout and idle_timeout must be positive numbers of seconds")
+        for name, secret in (("verification_token", verification_token), ("auth_token", auth_token)):
+            if secret is not None and (not isinstance(secret, str) or not secret):
+                raise ValueError(f"{name} must be a non-empty string or None")
+        self.host = host
+        self.path = path
+        self.max_events = max_events
+        self.max_body_bytes = max_body_bytes
+        self.read_timeout = float(read_timeout)
+        self.idle_timeout = float(idle_timeout)
+        self.backlog = backlog
+        self.max_connections = max_connections
+        self.switch_interval = switch_interval
+        self._requested_port = port
+        self._verification_token = verification_token.encode() if verification_token else None
+        self._auth_token = auth_token
+        self._journal_option = journal
+        self._journal: Journal | None = None
+        self._journal_path: Path | None = None
+
+        self._lock = threading.Condition()
+        self._events: collections.deque[WebhookEvent] = collections.deque(maxlen=max_events)
+        self._generation = 0
+        self._rejected: collections.deque[RejectedRequest] = collections.deque(maxlen=1000)
+        self._seen: set[str] = set()
+        self._seen_order: collections.deque[str] = collections.deque()
+        self._seen_limit = max(100_000, 10 * max_events)
+        self._latencies: collections.deque[float] = collections.deque(maxlen=10_000)
+        self._counts = {"received": 0, "rejected": 0, "duplicates": 0, "validation_requests": 0, "journal_errors": 0}
+
+        self._listeners: list[Listener] = []
+        self._dispatch_queue: queue.SimpleQueue[WebhookEvent | None] = queue.SimpleQueue()
+        self._dispatcher: threading.Thread | None = None
+        if on_event is not None:
+            for listener in [on_event] if callable(on_event) else list(on_event):
+                self.add_listener(listener)
+
+        self._listener_sock: socket.socket | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._selector: selectors.BaseSelector | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._port: int | None = None
+        self._conns: dict[int, _Connection] = {}
+        self._batch: list[tuple[_Connection, _Request, WebhookEvent, str | None]] = []
+        self._batch_uuids: set[str] = set()
+        self._touched: set[_Connection] = set()
+        self._ready: set[_Connection] = set()
+        self._listener_paused = False
+        self._saved_switch_interval: float | None = None
+        self._date_cache = (0, "")
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> "WebhookReceiver":
+        """Bind, open the journal and start serving in daemon threads; returns ``self``.
+
+        :raises ReceiverError: already running, or the address cannot be bound.
+        """
+        if self.running:
+            raise ReceiverError(f"receiver already running at {self._safe_url()}; call stop() first")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self._requested_port))
+            sock.listen(self.backlog)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise ReceiverError(
+                f"cannot listen on {self.host}:{self._requested_port} ({exc.strerror or exc}); "
+                "pass port=0 to let the system pick a free port") from None
+        try:
+            self._open_journal()
+        except OSError as exc:
+            sock.close()
+            raise ReceiverError(f"cannot open the journal {self._journal_option!r}: {exc}; "
+                                "pass journal=<a writable file path> or journal=False") from None
+        self._listener_sock = sock
+        self._port = sock.getsockname()[1]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(sock, selectors.EVENT_READ, "listener")
+        self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self._stopping = False
+        self._listener_paused = False
+        if self.switch_interval is not None and self.switch_interval < sys.getswitchinterval():
+            self._saved_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(self.switch_interval)
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name=f"rchelpers-receiver-{self._port}-listeners",
+                                            daemon=True)
+        self._dispatcher.start()
+        self._thread = threading.Thread(target=self._serve, name=f"rchelpers-receiver-{self._port}", daemon=True)
+        self._thread.start()
+        logger.info("webhook receiver listening at %s (journal: %s)", self._safe_url(), self._journal_path)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, close every socket and the journal, and join the threads (idempotent)."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping = True
+        self._wake()
+        if thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.error("receiver thread did not stop within %.1f s", timeout)
+        self._thread = None
+        dispatcher = self._dispatcher
+        if dispatcher is not None:
+            self._dispatch_queue.put(None)
+            if dispatcher is not threading.current_thread():
+                dispatcher.join(timeout)
+            self._dispatcher = None
+        for sock in (self._wake_r, self._wake_w):
+            if sock is not None:
+                sock.close()
+        self._wake_r = self._wake_w = None
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        if self._saved_switch_interval is not None:
+            if sys.getswitchinterval() == self.switch_interval:
+                sys.setswitchinterval(self._saved_switch_interval)
+            self._saved_switch_interval = None
+        logger.info("webhook receiver on port %s stopped", self._port)
+
+    def __enter__(self) -> "WebhookReceiver":
+        return self if self.running else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __del__(self) -> None:
+        if getattr(self, "_thread", None) is not None:
+            try:
+                self.stop(timeout=1.0)
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<WebhookReceiver {self._safe_url()} {state} events={len(self._events)}>"
+
+    # ----------------------------------------------------------------- public properties
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._thread is not None
+
+    @property
+    def port(self) -> int:
+        """The bound port once started (the requested one before)."""
+        return self._port if self._port is not None else self._requested_port
+
+    @property
+    def url(self) -> str:
+        """The local webhook URL, including ``?auth_token=...`` when an auth token is set."""
+        return self._build_url(self._auth_token)
+
+    @property
+    def journal_path(self) -> Path | None:
+        """The journal file (None when the journal is off or before the first start)."""
+        return self._journal_path
+
+    @property
+    def events(self) -> list[WebhookEvent]:
+        """A snapshot of the events in memory, oldest first."""
+        with self._lock:
+            return list(self._events)
+
+    @property
+    def rejected(self) -> list[RejectedRequest]:
+        """A snapshot of the last 1000 refused requests, oldest first."""
+        with self._lock:
+            return list(self._rejected)
+
+    @property
+    def stats(self) -> ReceiverStats:
+        """Counters since start and reply latency percentiles over the last 10,000 replies."""
+        with self._lock:
+            counts = dict(self._counts)
+            latencies = sorted(self._latencies)
+        connections = len(self._conns)
+
+        def pick(fraction: float) -> float:
+            if not latencies:
+                return 0.0
+            return round(latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] * 1000, 3)
+
+        return ReceiverStats(connections=connections, latency_p50_ms=pick(0.50), latency_p99_ms=pick(0.99),
+                             latency_max_ms=round(latencies[-1] * 1000, 3) if latencies else 0.0, **counts)
+
+    # ----------------------------------------------------------------- waiting and listeners
+
+    def wait_for(self, count: int = 1, predicate: Callable[[WebhookEvent], bool] | None = None,
+                 timeout: float = 10.0) -> list[WebhookEvent]:
+        """Block the caller until ``count`` events in memory match ``predicate``; return those events.
+
+        :raises WaitTimeout: fewer arrived within ``timeout`` seconds (the message says how many and
+            what to check).
+        """
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a positive integer, not {count!r}")
+        if count > self.max_events:
+            raise ValueError(f"count={count} exceeds max_events={self.max_events}: only that many events stay "
+                             "in memory; read the journal with replay_journal() instead")
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                snapshot = list(self._events)
+                generation = self._generation
+            matches = snapshot if predicate is None else [e for e in snapshot if predicate(e)]
+            if len(matches) >= count:
+                return matches
+            with self._lock:
+                while self._generation == generation:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise WaitTimeout(self._timeout_message(count, predicate, timeout, len(snapshot),
+                                                                len(matches)))
+                    self._lock.wait(remaining)
+
+    def _timeout_message(self, count: int, predicate: object, timeout: float, total: int, matching: int) -> str:
+        what = f"{count} event(s)" + (" matching the predicate" if predicate is not None else "")
+        arrived = f"{total} event(s) in memory" + (f", {matching} matching" if predicate is not None else "")
+        with self._lock:
+            rejected = self._counts["rejected"]
+            last = self._rejected[-1] if self._rejected else None
+        refused = f"; {rejected} request(s) refused" + (f", last: {last.status} {last.reason}" if last else "")
+        state = "" if self.running else " (the receiver is not running: call start())"
+        return (f"waited {timeout:g} s for {what} at {self._safe_url()}{state}: {arrived}{refused}. "
+                "Check that the subscription is Active and its delivery address is this URL (or the tunnel's "
+                "public URL that forwards to it), that its event filters match what you triggered, and "
+                "rx.rejected for refused requests.")
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(event)`` for each new event, on the dispatcher thread (never the request thread).
+
+        An exception raised by a listener is logged and does not stop other listeners or the receiver.
+        """
+        if not callable(listener):
+            raise TypeError(f"a listener must be callable, not {type(listener).__name__}")
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (no error if it was not added)."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def clear(self) -> None:
+        """Forget the events and refused requests in memory (the journal, the seen uuids and the counters stay)."""
+        with self._lock:
+            self._events.clear()
+            self._rejected.clear()
+            self._generation += 1
+
+    @staticmethod
+    def replay_journal(path: str | os.PathLike[str]) -> list[WebhookEvent]:
+        """Read the events of a journal file in the order they were accepted."""
+        return [WebhookEvent.from_record(record) for record in read_journal(path)]
+
+    # ----------------------------------------------------------------- internals: setup
+
+    def _build_url(self, auth_token: str | None) -> str:
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else ("::1" if self.host == "::" else self.host)
+        if ":" in host:
+            host = f"[{host}]"
+        query = f"?auth_token={auth_token}" if auth_token else ""
+        return f"http://{host}:{self.port}{self.path}{query}"
+
+    def _safe_url(self) -> str:
+        return self._build_url(mask(self._auth_token) if self._auth_token else None)
+
+    def _open_journal(self) -> None:
+        option = self._journal_option
+        if option is False or option is None:
+            self._journal_path = None
+            return
+        if option is True:
+            path = self._journal_path or default_journal_path()
+        else:
+            path = Path(option)
+            if path.is_dir():
+                path = path / "webhooks.jsonl"
+        if path.is_file():
+            for record in read_journal(path):
+                notification = record.get("notification")
+                if isinstance(notification, dict) and notification.get("uuid") is not None:
+                    self._remember_uuid(str(notification["uuid"]))
+        self._journal = Journal(path)
+        self._journal_path = path
+
+    def _remember_uuid(self, uuid: str) -> None:
+        self._seen.add(uuid)
+        self._seen_order.append(uuid)
+        if len(self._seen_order) > self._seen_limit:
+            self._seen.discard(self._seen_order.popleft())
+
+    def _wake(self) -> None:
+        if self._wake_w is not None:
+            try:
+                self._wake_w.send(b"x")
+            except OSError:
+                pass
+
+    # ----------------------------------------------------------------- internals: event loop
+
+    def _serve(self) -> None:
+        selector = self._selector
+        assert selector is not None
+        next_scan = time.monotonic() + 0.1
+        try:
+            while not self._stopping:
+                for key, events in selector.select(0 if self._ready else 0.1):
+                    if key.data == "listener":
+                        self._accept()
+                    elif key.data == "wake":
+                        self._drain_wake()
+                    else:
+                        conn: _Connection = key.data
+                        if events & selectors.EVENT_READ:
+                            self._on_readable(conn)
+                        if events & selectors.EVENT_WRITE:
+                            self._touched.add(conn)
+                if self._ready:
+                    ready, self._ready = self._ready, set()
+                    for conn in ready:
+                        if conn.sock.fileno() >= 0:
+                            self._process_input(conn)
+                if self._batch:
+                    self._commit_batch()
+                if self._touched:
+                    touched, self._touched = self._touched, set()
+                    for conn in touched:
+                        self._flush(conn)
+                now = time.monotonic()
+                if now >= next_scan:
+                    self._expire_connections(now)
+                    next_scan = now + 0.1
+        except Exception:  # pragma: no cover - a bug; keep the notebook alive and say so
+            logger.exception("webhook receiver loop crashed; stopping it")
+        finally:
+            for conn in list(self._conns.values()):
+                self._close(conn)
+            selector.close()
+            if self._listener_sock is not None:
+                self._listener_sock.close()
+                self._listener_sock = None
+
+    def _drain_wake(self) -> None:
+        assert self._wake_r is not None
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def _accept(self) -> None:
+        assert self._listener_sock is not None and self._selector is not None
+        for _ in range(256):
+            if len(self._conns) >= self.max_connections:
+                self._selector.unregister(self._listener_sock)
+                self._listener_paused = True
+                return
+            try:
+                sock, address = self._listener_sock.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                logger.warning("accept failed: %s", exc)
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = _Connection(sock, f"{address[0]}:{address[1]}", time.monotonic() + self.read_timeout)
+            self._conns[sock.fileno()] = conn
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _on_readable(self, conn: _Connection) -> None:
+        try:
+            data = conn.sock.recv(262144)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if conn.lingering or conn.close_after_write:
+            if not data:
+                if conn.outbuf and not conn.lingering:
+                    self._watch(conn, selectors.EVENT_WRITE)  # stop reading an ended stream; finish the reply
+                else:
+                    self._close(conn)
+            return
+        if not data:
+            if conn.request is not None or conn.inbuf.strip():
+                self._error(conn, _HttpError(400, "connection closed before the request was complete"))
+            else:
+                self._close(conn)
+            return
+        if conn.request is None and not conn.inbuf:
+            conn.started = time.perf_counter()
+            conn.deadline = time.monotonic() + self.read_timeout
+        conn.inbuf += data
+        if not conn.waiting:
+            self._process_input(conn)
+
+    def _process_input(self, conn: _Connection) -> None:
+        """Parse and answer every complete request in the connection's buffer (stopping at a notification)."""
+        while not conn.waiting and not conn.close_after_write:
+            if conn.request is None:
+                while conn.inbuf[:2] == b"\r\n":
+                    del conn.inbuf[:2]
+                end = conn.inbuf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(conn.inbuf) > _MAX_HEAD_BYTES:
+                        self._error(conn, _HttpError(431, f"request head larger than {_MAX_HEAD_BYTES} bytes"))
+                    return
+                if end > _MAX_HEAD_BYTES:
+                    self._error(conn, _HttpError(431, f"request head larger than {_MAX_HEAD_BYTES} bytes"))
+                    return
+                try:
+                    request = _parse_head(bytes(conn.inbuf[:end]), conn.started or time.perf_counter())
+                    if request.body_length > self.max_body_bytes:
+                        raise _HttpError(413, f"body of {request.body_length} bytes is over the limit of "
+                                              f"{self.max_body_bytes} bytes")
+                except _HttpError as exc:
+                    self._error(conn, exc)
+                    return
+                del conn.inbuf[:end + 4]
+                conn.request = request
+                if (request.body_length > len(conn.inbuf)
+                        and request.headers.get("expect", "").lower() == "100-continue"):
+                    conn.outbuf += b"HTTP/1.1 100 Continue\r\n\r\n"
+                    self._touched.add(conn)
+            request = conn.request
+            if len(conn.inbuf) < request.body_length:
+                return
+            request.body = bytes(conn.inbuf[:request.body_length])
+            del conn.inbuf[:request.body_length]
+            conn.request = None
+            try:
+                self._handle(conn, request)
+            except _HttpError as exc:
+                self._error(conn, exc, request)
+            except Exception:
+                logger.exception("unexpected error while handling %s %s", request.method, request.path)
+                self._respond(conn, request, 500, close=True, body=b'{"error":"internal error"}')
+            if conn.inbuf:
+                conn.started = time.perf_counter()
+                conn.deadline = time.monotonic() + self.read_timeout
+
+    def _handle(self, conn: _Connection, request: _Request) -> None:
+        """Route one complete request: validation echo, refusal, duplicate, or a notification for the batch."""
+        path = request.path
+        if not path.startswith("/"):
+            raise _HttpError(400, "the request target must be a path like /webhook", close=False)
+        if path != self.path:
+            raise _HttpError(404, f"no webhook at {path}: post to {self.path}", close=False)
+        if request.method != "POST":
+            raise _HttpError(405, "only POST is accepted", close=False)
+        if self._auth_token is not None:
+            given = parse_qs(request.query).get("auth_token")
+            if not given:
+                raise _HttpError(403, "auth_token query parameter missing", close=False)
+            if not hmac.compare_digest(given[0].encode("utf-8", "surrogateescape"),
+                                       self._auth_token.encode("utf-8")):
+                raise _HttpError(403, "auth_token query parameter does not match", close=False)
+        validation = request.headers.get("validation-token")
+        if validation is not None:
+            if not validation or len(validation) > _MAX_VALIDATION_TOKEN:
+                raise _HttpError(400, f"Validation-Token must be 1 to {_MAX_VALIDATION_TOKEN} characters",
+                                 close=False)
+            with self._lock:
+                self._counts["validation_requests"] += 1
+            self._respond(conn, request, 200, extra=(("Validation-Token", validation),))
+            return
+        if self._verification_token is not None:
+            given_token = request.headers.get("verification-token")
+            if given_token is None:
+                raise _HttpError(403, "Verification-Token header missing", close=False)
+            if not hmac.compare_digest(given_token.encode("latin-1"), self._verification_token):
+                raise _HttpError(403, "Verification-Token does not match", close=False)
+        if not request.body:
+            raise _HttpError(400, "empty body: a notification is a JSON object", close=False)
+        try:
+            envelope = json.loads(request.body)
+        except (ValueError, RecursionError):
+            raise _HttpError(400, "malformed JSON body", close=False) from None
+        if not isinstance(envelope, dict):
+            raise _HttpError(400, "the notification must be a JSON object", close=False)
+        uuid = envelope.get("uuid")
+        key = str(uuid) if isinstance(uuid, (str, int, float)) and not isinstance(uuid, bool) else None
+        if key is not None and (key in self._seen or key in self._batch_uuids):
+            with self._lock:
+                self._counts["duplicates"] += 1
+            self._respond(conn, request, 200)
+            return
+        event = WebhookEvent.from_envelope(envelope, self._event_headers(request.headers))
+        if key is not None:
+            self._batch_uuids.add(key)
+        self._batch.append((conn, request, event, key))
+        conn.waiting = True
+
+    @staticmethod
+    def _event_headers(headers: dict[str, str]) -> dict[str, str]:
+        kept = {name: headers[name] for name in ("content-type", "user-agent") if name in headers}
+        if "verification-token" in headers:
+            kept["verification-token"] = mask(headers["verification-token"])
+        return kept
+
+    def _commit_batch(self) -> None:
+        """Journal the batch with one disk flush, then store the events and queue the 200 replies."""
+        batch, self._batch = self._batch, []
+        self._batch_uuids = set()
+        committed = True
+        if self._journal is not None:
+            try:
+                self._journal.append_batch([event.to_record() for _, _, event, _ in batch])
+            except OSError as exc:
+                committed = False
+                logger.error("journal write failed for %d notification(s): %s", len(batch), exc)
+                with self._lock:
+                    self._counts["journal_errors"] += len(batch)
+        if committed:
+            with self._lock:
+                for _, _, event, key in batch:
+                    self._events.append(event)
+                    if key is not None:
+                        self._remember_uuid(key)
+                self._counts["received"] += len(batch)
+                self._generation += 1
+                self._lock.notify_all()
+                has_listeners = bool(self._listeners)
+            if has_listeners:
+                for _, _, event, _ in batch:
+                    self._dispatch_queue.put(event)
+        for conn, request, _, _ in batch:
+            conn.waiting = False
+            if committed:
+                self._respond(conn, request, 200)
+            else:
+                self._respond(conn, request, 503, extra=(("Retry-After", "5"),),
+                              body=b'{"error":"journal write failed; retry later"}')
+            if conn.inbuf:
+                self._ready.add(conn)
+
+    def _error(self, conn: _Connection, error: _HttpError, request: _Request | None = None) -> None:
+        """Answer a refused request and record it in :attr:`rejected`."""
+        method = request.method if request else ""
+        path = request.path if request else ""
+        headers = self._event_headers(request.headers) if request else {}
+        rejected = RejectedRequest(error.status, error.reason, method, path[:200], conn.remote, headers,
+                                   datetime.now(timezone.utc))
+        with self._lock:
+            self._rejected.append(rejected)
+            self._counts["rejected"] += 1
+        logger.debug("refused %s %s from %s: %s %s", method, path, conn.remote, error.status, error.reason)
+        body = json.dumps({"error": error.reason}).encode()
+        extra = (("Allow", "POST"),) if error.status == 405 else ()
+        self._respond(conn, request, error.status, extra=extra, body=body, close=error.close)
+        if error.close:
+            conn.linger = True
+            conn.inbuf.clear()
+            conn.request = None
+
+    def _respond(self, conn: _Connection, request: _Request | None, status: int, *,
+                 extra: Iterable[tuple[str, str]] = (), body: bytes = b"", close: bool = False) -> None:
+        close = close or request is None or not request.keep_alive
+        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"Date: {self._http_date()}",
+                 "Content-Type: application/json", f"Content-Length: {len(body)}"]
+        lines.extend(f"{name}: {value}" for name, value in extra)
+        if close:
+            lines.append("Connection: close")
+        elif request is not None and request.version == "HTTP/1.0":
+            lines.append("Connection: keep-alive")
+        conn.outbuf += ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        if close:
+            conn.close_after_write = True
+        else:
+            conn.deadline = time.monotonic() + self.idle_timeout
+        self._touched.add(conn)
+        started = request.started if request is not None else conn.started
+        if started:
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self._latencies.append(elapsed)
+
+    def _http_date(self) -> str:
+        now = int(time.time())
+        if self._date_cache[0] != now:
+            self._date_cache = (now, email.utils.formatdate(now, usegmt=True))
+        return self._date_cache[1]
+
+    def _flush(self, conn: _Connection) -> None:
+        if conn.sock.fileno() < 0:
+            return
+        if conn.outbuf:
+            try:
+                sent = conn.sock.send(conn.outbuf)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self._close(conn)
+                return
+            del conn.outbuf[:sent]
+        if conn.events != selectors.EVENT_WRITE:  # EVENT_WRITE alone: the client's side has ended
+            self._watch(conn, selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.outbuf else 0))
+        if conn.outbuf:
+            return
+        if conn.close_after_write and not conn.lingering:
+            if conn.linger and conn.events != selectors.EVENT_WRITE:
+                try:
+                    conn.sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    self._close(conn)
+                    return
+                conn.lingering = True
+                conn.deadline = time.monotonic() + _LINGER_SECONDS
+            else:
+                self._close(conn)
+
+    def _watch(self, conn: _Connection, events: int) -> None:
+        if events != conn.events and self._selector is not None:
+            self._selector.modify(conn.sock, events, conn)
+            conn.events = events
+
+    def _expire_connections(self, now: float) -> None:
+        for conn in list(self._conns.values()):
+            if now < conn.deadline:
+                continue
+            if conn.lingering or conn.close_after_write:
+                self._close(conn)
+            elif conn.request is not None or conn.inbuf:
+                self._error(conn, _HttpError(408, f"request not complete within {self.read_timeout:g} s"))
+                self._flush(conn)
+            else:
+                self._close(conn)
+
+    def _close(self, conn: _Connection) -> None:
+        fd = conn.sock.fileno()
+        if fd < 0:
+            return
+        if self._selector is not None:
+            try:
+                self._selector.unregister(conn.sock)
+            except (KeyError, ValueError):
+                pass
+        self._conns.pop(fd, None)
+        conn.sock.close()
+        self._touched.discard(conn)
+        self._ready.discard(conn)
+        if self._listener_paused and len(self._conns) < self.max_connections and self._listener_sock is not None:
+            assert self._selector is not None
+            self._selector.register(self._listener_sock, selectors.EVENT_READ, "listener")
+            self._listener_paused = False
+
+    # ----------------------------------------------------------------- internals: listeners
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            event = self._dispatch_queue.get()
+            if event is None:
+                return
+            with self._lock:
+                listeners = list(self._listeners)
+            for listener in listeners:
+                try:
+                    listener(event)
+                except Exception:
+                    logger.exception("webhook listener %r raised; it stays registered", listener)
