@@ -7,10 +7,10 @@ platform's documented examples (PLATFORM-FACTS §4) and its event schemas; any b
 overridden by the caller, and an unknown kind or field, or a value of the wrong type, is refused with
 a :class:`TriggerError` that says what is accepted.
 
-:meth:`SampleEvent.body_for` decides whether one event filter receives the event and with which body:
-the resource path must be the filter's (``~`` standing for the subscriber's account and extension),
-``?type=``/``?direction=`` must match a message's, and ``?detailedTelephonyState=true`` adds the active
-calls to a presence body.
+:meth:`SampleEvent.body_for` decides whether one parsed event filter receives the event and with
+which body: the filter's family and ids must be the event's (``~`` was expanded to the subscriber's
+ids when the filter was parsed), ``?type=``/``?direction=`` must match a message's, and
+``?detailedTelephonyState=true`` adds the active calls to a presence body.
 """
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ import copy
 import random
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
-
 from rchelpers.simulator.clock import iso
+from rchelpers.simulator.filters import EventFilter
 
 #: The kinds of sample event :meth:`EventFactory.build` knows.
 KINDS = ("presence", "message_store", "instant_sms", "extension_info", "extension_list")
@@ -120,41 +119,43 @@ def _check_fields(kind: str, fields: dict[str, Any]) -> None:
             raise TriggerError(f"field {name!r} of a {kind} event must be {spec.describe()}, got {value!r}")
 
 
+#: The filter family (see :mod:`rchelpers.simulator.filters`) that receives each kind.
+FAMILIES = {
+    "presence": "presence",
+    "message_store": "message-store",
+    "instant_sms": "instant-message",
+    "extension_info": "extension-info",
+    "extension_list": "extension-list",
+}
+
+
 @dataclass
 class SampleEvent:
     """One sample event: its kind, resource path, body, and the parts that filters are matched against.
 
     ``detail`` holds the body fields only a ``detailedTelephonyState=true`` presence filter receives;
-    ``attributes`` holds a message's ``type`` and ``direction``.
+    ``attributes`` holds what ``?type=``/``?direction=`` select on (a message's type and direction).
     """
 
     kind: str
     path: str
+    account_id: str
+    extension_id: str | None
     body: dict
     detail: dict = field(default_factory=dict)
     attributes: dict = field(default_factory=dict)
 
-    def body_for(self, event_filter: str, account_id: str, extension_id: str) -> dict | None:
-        """The body that ``event_filter`` (of a subscriber in ``account_id``/``extension_id``) gets, or None.
+    @property
+    def family(self) -> str:
+        """The filter family this event belongs to (``presence``, ``message-store``, ...)."""
+        return FAMILIES[self.kind]
 
-        ``~`` in the filter's account or extension position stands for the subscriber's own ids.
-        """
-        parts = urlsplit(event_filter)
-        path = _expand(parts.path.rstrip("/"), account_id, extension_id)
-        params = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
-        if path != self.path:
+    def body_for(self, event_filter: EventFilter) -> dict | None:
+        """The body that a subscription's ``event_filter`` receives for this event, or None if it does not match."""
+        if not event_filter.matches(self.family, self.account_id, self.extension_id, self.attributes):
             return None
-        if self.kind == "message_store":
-            for name in _MESSAGE_ATTRIBUTES:
-                wanted = params.get(name)
-                if wanted is not None and wanted.lower() != str(self.attributes.get(name, "")).lower():
-                    return None
-        if self.kind == "instant_sms":
-            wanted = params.get("type")
-            if wanted is not None and wanted.lower() != str(self.body.get("type", "")).lower():
-                return None
         body = copy.deepcopy(self.body)
-        if self.kind == "presence" and params.get("detailedTelephonyState", "").lower() == "true":
+        if self.kind == "presence" and event_filter.params.get("detailedTelephonyState") == "true":
             return self._detailed(body)
         return body
 
@@ -167,16 +168,6 @@ class SampleEvent:
         ordered.setdefault("activeCalls", copy.deepcopy(self.detail["activeCalls"]))
         ordered["totalActiveCalls"] = self.detail["totalActiveCalls"]
         return ordered
-
-
-def _expand(path: str, account_id: str, extension_id: str) -> str:
-    segments = path.split("/")
-    for i in range(1, len(segments)):
-        if segments[i] == "~" and segments[i - 1] == "account":
-            segments[i] = account_id
-        elif segments[i] == "~" and segments[i - 1] == "extension":
-            segments[i] = extension_id
-    return "/".join(segments)
 
 
 class EventFactory:
@@ -237,7 +228,7 @@ class EventFactory:
         body.update(fields)
         detail = {"activeCalls": active_calls, "totalActiveCalls": len(active_calls) if total is None else total}
         return SampleEvent("presence", f"/restapi/v1.0/account/{self.account_id}/extension/{extension_id}/presence",
-                           body, detail=detail)
+                           self.account_id, extension_id, body, detail=detail)
 
     def _active_call(self, status: str) -> dict:
         session = str(self.rng.randrange(10**10, 10**11))
@@ -265,7 +256,8 @@ class EventFactory:
         }
         body.update(fields)
         path = f"/restapi/v1.0/account/{self.account_id}/extension/{self.extension_id}/message-store"
-        return SampleEvent("message_store", path, body, attributes={"type": message_type, "direction": direction})
+        return SampleEvent("message_store", path, self.account_id, self.extension_id, body,
+                           attributes={"type": message_type, "direction": direction})
 
     def _instant_sms(self, fields: dict) -> SampleEvent:
         message_id = str(self._message_id())
@@ -294,7 +286,8 @@ class EventFactory:
         }
         body.update(fields)
         path = f"/restapi/v1.0/account/{self.account_id}/extension/{self.extension_id}/message-store/instant"
-        return SampleEvent("instant_sms", path, body)
+        return SampleEvent("instant_sms", path, self.account_id, self.extension_id, body,
+                           attributes={"type": str(body["type"]), "direction": str(body["direction"])})
 
     def _extension_info(self, fields: dict) -> SampleEvent:
         extension_id = str(fields.get("extensionId", self.extension_id))
@@ -303,12 +296,14 @@ class EventFactory:
         if event_type == "Update":
             body["hints"] = ["ExtensionInfo"]
         body.update(fields)
-        return SampleEvent("extension_info", f"/restapi/v1.0/account/{self.account_id}/extension/{extension_id}", body)
+        path = f"/restapi/v1.0/account/{self.account_id}/extension/{extension_id}"
+        return SampleEvent("extension_info", path, self.account_id, extension_id, body)
 
     def _extension_list(self, fields: dict) -> SampleEvent:
         body = {"extensions": [{"extensionId": str(self.rng.randrange(10**9, 10**10)), "eventType": "Create"}]}
         body.update(fields)
-        return SampleEvent("extension_list", f"/restapi/v1.0/account/{self.account_id}/extension", body)
+        return SampleEvent("extension_list", f"/restapi/v1.0/account/{self.account_id}/extension", self.account_id,
+                           None, body)
 
     # --- ids ----------------------------------------------------------------------------------------
     def _message_id(self) -> int:

@@ -8,12 +8,18 @@ import pytest
 from conftest import T0
 
 from rchelpers.simulator.events import KINDS, EventFactory, TriggerError, normalize_kind
+from rchelpers.simulator.filters import Owner, parse_filter
 
 ACC, EXT = "37439510", "62000001"
 
 
 def _factory(seed: int = 7) -> EventFactory:
     return EventFactory(random.Random(seed), lambda: T0, ACC, EXT)
+
+
+def _f(text: str, extension: str = EXT):
+    """A filter as a subscriber of ACC/``extension`` would have it parsed (``~`` expanded)."""
+    return parse_filter(text, Owner(ACC, extension))
 
 
 def test_same_seed_same_bytes_other_seed_other_ids():
@@ -30,9 +36,9 @@ def test_presence_body_follows_the_platform_example():
                                 "meetingStatus", "dndStatus", "allowSeeMyPresence", "ringOnMonitoredCall",
                                 "pickUpCallsOnHold"]
     assert event.body["extensionId"] == EXT and event.body["sequence"] == 1
-    plain = event.body_for("/restapi/v1.0/account/~/extension/~/presence", ACC, EXT)
+    plain = event.body_for(_f("/restapi/v1.0/account/~/extension/~/presence"))
     assert plain == event.body and "activeCalls" not in plain
-    detailed = event.body_for("/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true", ACC, EXT)
+    detailed = event.body_for(_f("/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true"))
     assert list(detailed)[:3] == ["extensionId", "telephonyStatus", "activeCalls"]
     assert detailed["totalActiveCalls"] == 1
     call = detailed["activeCalls"][0]
@@ -42,27 +48,27 @@ def test_presence_body_follows_the_platform_example():
 
 def test_presence_filters_for_other_extensions_get_nothing():
     event = _factory().build("presence")
-    assert event.body_for(f"/restapi/v1.0/account/{ACC}/extension/{EXT}/presence", ACC, EXT) is not None
-    assert event.body_for("/restapi/v1.0/account/~/extension/999/presence", ACC, EXT) is None
-    assert event.body_for("/restapi/v1.0/account/~/extension/~/message-store", ACC, EXT) is None
-    assert event.body_for("/restapi/v1.0/account/~/extension/~/presence", ACC, "999") is None
+    assert event.body_for(_f(f"/restapi/v1.0/account/{ACC}/extension/{EXT}/presence")) is not None
+    assert event.body_for(_f("/restapi/v1.0/account/~/extension/999/presence")) is None
+    assert event.body_for(_f("/restapi/v1.0/account/~/extension/~/message-store")) is None
+    assert event.body_for(_f("/restapi/v1.0/account/~/extension/~/presence", "999")) is None
 
 
 def test_presence_overrides_and_no_call():
     event = _factory().build("presence", {"telephonyStatus": "NoCall", "userStatus": "Busy"})
     assert event.body["telephonyStatus"] == "NoCall" and event.body["userStatus"] == "Busy"
     assert event.body["presenceStatus"] == "Available"
-    detailed = event.body_for("/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true", ACC, EXT)
+    detailed = event.body_for(_f("/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true"))
     assert detailed["activeCalls"] == [] and detailed["totalActiveCalls"] == 0
 
 
 @pytest.mark.parametrize("params, delivered", [
     ("", True), ("?type=SMS", True), ("?type=Fax", False), ("?direction=Inbound", True),
-    ("?direction=Outbound", False), ("?type=SMS&direction=Inbound", True), ("?type=sms", True),
+    ("?direction=Outbound", False), ("?type=SMS&direction=Inbound", True), ("?type=Pager", False),
 ])
 def test_message_store_type_and_direction(params, delivered):
     event = _factory().build("message_store")
-    body = event.body_for(f"/restapi/v1.0/account/~/extension/~/message-store{params}", ACC, EXT)
+    body = event.body_for(_f(f"/restapi/v1.0/account/~/extension/~/message-store{params}"))
     assert (body is not None) == delivered
     if body is not None:
         assert body["accountId"] == int(ACC) and body["extensionId"] == int(EXT)
@@ -73,29 +79,29 @@ def test_message_store_type_and_direction(params, delivered):
 def test_message_store_fax_outbound():
     event = _factory().build("message-store", {"type": "Fax", "direction": "Outbound"})
     flt = "/restapi/v1.0/account/~/extension/~/message-store"
-    assert event.body_for(flt + "?type=Fax&direction=Outbound", ACC, EXT)["changes"][0]["type"] == "Fax"
-    assert event.body_for(flt + "?type=SMS", ACC, EXT) is None
+    assert event.body_for(_f(flt + "?type=Fax&direction=Outbound"))["changes"][0]["type"] == "Fax"
+    assert event.body_for(_f(flt + "?type=SMS")) is None
     assert "direction" not in event.body and "type" not in event.body
 
 
 def test_instant_sms():
     event = _factory().build("instant_sms", {"subject": "hi"})
     flt = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
-    body = event.body_for(flt, ACC, EXT)
+    body = event.body_for(_f(flt))
     assert body["subject"] == "hi" and body["type"] == "SMS" and body["direction"] == "Inbound"
     assert body["messageStatus"] == "Received" and body["readStatus"] == "Unread"
-    assert event.body_for("/restapi/v1.0/account/~/extension/~/message-store", ACC, EXT) is None
+    assert event.body_for(_f("/restapi/v1.0/account/~/extension/~/message-store")) is None
 
 
 def test_extension_info_and_list():
     info = _factory().build("extension_info")
     assert info.body == {"extensionId": EXT, "eventType": "Update", "hints": ["ExtensionInfo"]}
-    assert info.body_for("/restapi/v1.0/account/~/extension/~", ACC, EXT) == info.body
+    assert info.body_for(_f("/restapi/v1.0/account/~/extension/~")) == info.body
     deleted = _factory().build("extension_info", {"eventType": "Delete"})
     assert deleted.body == {"extensionId": EXT, "eventType": "Delete"}
     listing = _factory().build("extension_list")
-    assert listing.body_for("/restapi/v1.0/account/~/extension", ACC, EXT)["extensions"][0]["eventType"] == "Create"
-    assert listing.body_for("/restapi/v1.0/account/~/extension/~", ACC, EXT) is None
+    assert listing.body_for(_f("/restapi/v1.0/account/~/extension"))["extensions"][0]["eventType"] == "Create"
+    assert listing.body_for(_f("/restapi/v1.0/account/~/extension/~")) is None
 
 
 @pytest.mark.parametrize("kind, fields, message", [
