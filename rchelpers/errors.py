@@ -52,6 +52,9 @@ class AuthError(ApiError):
 class RateLimitError(ApiError):
     """429 Too Many Requests, still failing after the bounded ``Retry-After`` waits."""
 
+    #: Seconds the platform asked to wait (``Retry-After``), when it said.
+    retry_after: float | None = None
+
 
 class TunnelError(RCHelpersError):
     """The public tunnel could not be opened or closed; the message says what to do."""
