@@ -52,7 +52,7 @@ class StubWebhook:
         self._server = _QuietServer(("127.0.0.1", 0), _make_handler(self))
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}{path}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                          name=f"stub-webhook-{self.port}", daemon=True)
         self._thread.start()
 

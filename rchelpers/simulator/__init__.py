@@ -135,7 +135,7 @@ class Simulator:
                 return self
             server = SimServer((self.host, self.port), self)
             self._server = server
-            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                                             name=f"rc-sim-server-{server.server_address[1]}", daemon=True)
             self._thread.start()
             self._ticker = ClockTicker(self.clock).start()
