@@ -22,10 +22,10 @@ __version__ = "0.1.0"
 # simulator (issue 2/4):
 # from rchelpers.simulator import Simulator, check_receiver
 # client (issue 2):
-# from rchelpers.config import Config
-# from rchelpers.auth import TokenManager
-# from rchelpers.rest import RestClient
-# from rchelpers.subscriptions import Subscription, Subscriptions, reminder_filter
+from rchelpers.config import Config
+from rchelpers.auth import TokenManager
+from rchelpers.rest import RestClient
+from rchelpers.subscriptions import Subscription, Subscriptions, reminder_filter
 # receiver and tunnel (issue 3):
 from rchelpers.receiver import WebhookEvent, WebhookReceiver
-# from rchelpers.tunnel import open_tunnel
+from rchelpers.tunnel import Tunnel, open_tunnel
