@@ -15,13 +15,15 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import ipywidgets as w
 
 from rchelpers.config import Config
 from rchelpers.errors import ApiError, ConfigError, WaitTimeout
 from rchelpers.masking import mask
+from rchelpers.receiver import WebhookEvent, WebhookReceiver
+from rchelpers.subscriptions import Subscription, Subscriptions
 
 __all__ = ["CredentialsForm", "EventFeed", "SubscriptionTable", "format_seconds", "summarize_event"]
 
@@ -112,10 +114,6 @@ class CredentialsForm(_PlainReprMixin, w.VBox):
 # --- live event feed ---------------------------------------------------------------------------
 
 
-class _Receiver(Protocol):
-    def add_listener(self, fn: Callable[[Any], object]) -> Any: ...
-
-
 class EventFeed(_PlainReprMixin, w.VBox):
     """A live table of the events a :class:`~rchelpers.receiver.WebhookReceiver` accepts.
 
@@ -125,7 +123,7 @@ class EventFeed(_PlainReprMixin, w.VBox):
     :meth:`close` stops listening.
     """
 
-    def __init__(self, receiver: _Receiver, max_rows: int = 10) -> None:
+    def __init__(self, receiver: WebhookReceiver, max_rows: int = 10) -> None:
         self._changed = threading.Condition()
         self._listening = False
         self._receiver = receiver
@@ -181,15 +179,11 @@ class EventFeed(_PlainReprMixin, w.VBox):
         """Stop listening to the receiver and close the widget (its view disappears)."""
         with self._changed:
             was_listening, self._listening = self._listening, False
-        remove = getattr(self._receiver, "remove_listener", None)
-        if was_listening and remove is not None:
-            try:
-                remove(self._on_event)
-            except (KeyError, ValueError):
-                pass
+        if was_listening:
+            self._receiver.remove_listener(self._on_event)
         super().close()
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: WebhookEvent) -> None:
         """Receiver callback (listener thread): record the event and update the widget values."""
         with self._changed:
             if not self._listening:
@@ -201,7 +195,7 @@ class EventFeed(_PlainReprMixin, w.VBox):
                 row = ("?", "?", "?", "unreadable event")
             self._rows.append(row)
             self._count += 1
-            if getattr(event, "is_reminder", False):
+            if event.is_reminder:
                 self._reminders += 1
             self._render()
             self._changed.notify_all()
@@ -230,17 +224,16 @@ class EventFeed(_PlainReprMixin, w.VBox):
                     f"shown={len(self._rows)}, max_rows={self.max_rows}, listening={self._listening})")
 
 
-def _event_row(event: Any) -> tuple[str, str, str, str]:
+def _event_row(event: WebhookEvent) -> tuple[str, str, str, str]:
     kind, summary = summarize_event(event)
-    subscription = str(getattr(event, "subscription_id", "") or "")
-    return (str(getattr(event, "timestamp", "") or ""), kind, subscription[:8], summary)
+    return (event.timestamp or "", kind, (event.subscription_id or "")[:8], summary)
 
 
-def summarize_event(event: Any) -> tuple[str, str]:
+def summarize_event(event: WebhookEvent) -> tuple[str, str]:
     """Return ``(kind, one-line summary)`` for a webhook event, e.g. ``("presence", "Busy, CallConnected")``."""
-    path = str(getattr(event, "event", "") or "")
-    body = getattr(event, "body", None) or {}
-    if getattr(event, "is_reminder", False) or path.startswith("/restapi/v1.0/subscription/"):
+    path = event.event or ""
+    body = event.body if isinstance(event.body, dict) else {}
+    if event.is_reminder:
         return "reminder", f"expiresIn={body.get('expiresIn')} s"
     base = path.split("?", 1)[0].rstrip("/")
     if base.endswith("/presence"):
@@ -268,16 +261,10 @@ def summarize_event(event: Any) -> tuple[str, str]:
 # --- subscription table ------------------------------------------------------------------------
 
 
-class _SubscriptionsApi(Protocol):
-    def list(self) -> Any: ...
-    def renew(self, subscription_id: str) -> Any: ...
-    def delete(self, subscription_id: str) -> Any: ...
-
-
 class SubscriptionRow:
     """One row of a :class:`SubscriptionTable`: the subscription and its renew and delete buttons."""
 
-    def __init__(self, subscription: Any, on_renew: Callable[[str], None], on_delete: Callable[[str], None]) -> None:
+    def __init__(self, subscription: Subscription, on_renew: Callable[[str], None], on_delete: Callable[[str], None]) -> None:
         self.subscription = subscription
         self.id: str = subscription.id
         self.renew_button = w.Button(description="Renew", icon="refresh", layout=w.Layout(width="90px"),
@@ -287,8 +274,8 @@ class SubscriptionRow:
                                       tooltip="DELETE /restapi/v1.0/subscription/{id}")
         self.renew_button.on_click(lambda _b: on_renew(self.id))
         self.delete_button.on_click(lambda _b: on_delete(self.id))
-        cells = [self.id[:8], _status(subscription), format_seconds(_expires_in(subscription)),
-                 ", ".join(_short_filter(f) for f in _filters(subscription))]
+        cells = [self.id[:8], subscription.status, format_seconds(subscription.expires_in),
+                 ", ".join(_short_filter(f) for f in subscription.event_filters)]
         widths = ("90px", "110px", "100px", "360px")
         labels = [w.Label(value=text, layout=w.Layout(width=width)) for text, width in zip(cells, widths)]
         self.widget = w.HBox(children=[*labels, self.renew_button, self.delete_button])
@@ -296,10 +283,10 @@ class SubscriptionRow:
     @property
     def time_left(self) -> str:
         """The subscription's remaining lifetime as shown, e.g. ``'14m 58s'``."""
-        return format_seconds(_expires_in(self.subscription))
+        return format_seconds(self.subscription.expires_in)
 
     def __repr__(self) -> str:
-        return f"SubscriptionRow(id={self.id[:8]!r}, status={_status(self.subscription)!r}, time_left={self.time_left!r})"
+        return f"SubscriptionRow(id={self.id[:8]!r}, status={self.subscription.status!r}, time_left={self.time_left!r})"
 
 
 class SubscriptionTable(_PlainReprMixin, w.VBox):
@@ -310,7 +297,7 @@ class SubscriptionTable(_PlainReprMixin, w.VBox):
     Platform errors are shown in the status line as the platform words them, never raised into the browser.
     """
 
-    def __init__(self, subscriptions_api: _SubscriptionsApi, transport: str | None = "WebHook") -> None:
+    def __init__(self, subscriptions_api: Subscriptions, transport: str | None = "WebHook") -> None:
         self.api = subscriptions_api
         self.transport = transport
         self.rows: list[SubscriptionRow] = []
@@ -324,8 +311,7 @@ class SubscriptionTable(_PlainReprMixin, w.VBox):
 
     def refresh(self) -> list[SubscriptionRow]:
         """List the subscriptions again and redraw the rows; returns them."""
-        subscriptions = [s for s in self.api.list()
-                         if self.transport is None or _transport(s) == self.transport]
+        subscriptions = self.api.list(transport=self.transport)
         self.rows = [SubscriptionRow(s, self._renew, self._delete) for s in subscriptions]
         header = w.HBox(children=[w.HTML(value=f"<b>{h}</b>", layout=w.Layout(width=width)) for h, width in
                                   (("id", "90px"), ("status", "110px"), ("time left", "100px"),
@@ -344,7 +330,7 @@ class SubscriptionTable(_PlainReprMixin, w.VBox):
     def _renew(self, subscription_id: str) -> None:
         def action() -> None:
             renewed = self.api.renew(subscription_id)
-            self._say(f"renewed {subscription_id[:8]}: {format_seconds(_expires_in(renewed))} left", "ok")
+            self._say(f"renewed {subscription_id[:8]}: {format_seconds(renewed.expires_in)} left", "ok")
             self.refresh()
         self._guarded(action)
 
@@ -368,7 +354,7 @@ class SubscriptionTable(_PlainReprMixin, w.VBox):
         self.status.value = _status_html(text, tone)
 
     def __repr__(self) -> str:
-        states = [_status(row.subscription) for row in self.rows]
+        states = [row.subscription.status for row in self.rows]
         active = states.count("Active")
         return (f"SubscriptionTable(rows={len(self.rows)}, active={active}, other={len(states) - active}, "
                 f"last_action={self.last_action!r})")
@@ -399,36 +385,6 @@ def format_seconds(seconds: float | int | None) -> str:
 def _status_html(text: str, tone: str) -> str:
     colour = {"ok": "#137333", "error": "#b3261e"}.get(tone, "#555")
     return f"<span style='color:{colour}'>{html.escape(text)}</span>"
-
-
-def _raw(subscription: Any) -> dict[str, Any]:
-    raw = getattr(subscription, "raw", None)
-    return raw if isinstance(raw, dict) else {}
-
-
-def _status(subscription: Any) -> str:
-    return str(getattr(subscription, "status", None) or _raw(subscription).get("status", "?"))
-
-
-def _expires_in(subscription: Any) -> int | None:
-    value = getattr(subscription, "expires_in", None)
-    if value is None:
-        value = _raw(subscription).get("expiresIn")
-    return None if value is None else int(value)
-
-
-def _filters(subscription: Any) -> list[str]:
-    value = getattr(subscription, "event_filters", None)
-    if value is None:
-        value = _raw(subscription).get("eventFilters", [])
-    return list(value)
-
-
-def _transport(subscription: Any) -> str:
-    value = getattr(subscription, "transport", None)
-    if value is None:
-        value = (_raw(subscription).get("deliveryMode") or {}).get("transportType")
-    return str(value)
 
 
 def _short_filter(event_filter: str) -> str:
