@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Sequence
 from urllib.parse import parse_qs, quote, urlsplit
 
-from rchelpers.config import is_local_host
+from rchelpers.config import is_local_host, is_loopback_url
 from rchelpers.errors import ConfigError
 from rchelpers.rest import RestClient
 
@@ -258,7 +258,7 @@ class Subscriptions:
         comes back on every notification as the ``Verification-Token`` header; it is never logged.
         """
         filters = self._check_filters(event_filters, expires_in)
-        self._check_address(address)
+        self.check_address(address)
         if verification_token is not None and (not isinstance(verification_token, str) or not verification_token):
             raise ValueError("verification_token must be a non-empty string (or None)")
         delivery: dict[str, Any] = {"transportType": "WebHook", "address": address}
@@ -336,11 +336,23 @@ class Subscriptions:
                     raise ValueError(f"{f}: {exc}{default}") from None
         return filters
 
-    def _check_address(self, address: str) -> None:
+    def check_address(self, address: str) -> None:
+        """Raise if ``address`` is not an http(s) URL, or is one the platform cannot reach (ConfigError).
+
+        A platform on this machine reaches any address; one on the LAN cannot reach our loopback; a
+        public one reaches public addresses only (no name is resolved: no network I/O).
+        """
         parts = urlsplit(address) if isinstance(address, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"address must be an http(s) URL of your webhook, e.g. https://abc.ngrok.app/webhook, got {address!r}")
-        if not self.client.config.is_loopback and is_local_host(parts.hostname):
+        server_host = urlsplit(self.client.server_url).hostname or ""
+        if self.client.config.is_loopback:
+            unreachable = False  # a platform on this machine reaches every address this machine does
+        elif is_local_host(server_host):
+            unreachable = is_loopback_url(address)  # a platform on the LAN cannot reach our loopback
+        else:
+            unreachable = is_local_host(parts.hostname)  # a public platform reaches public addresses only
+        if unreachable:
             raise ConfigError(
                 f"The platform at {self.client.server_url} cannot reach {address} (a loopback or private address). "
                 "Open a public tunnel to your receiver with rchelpers.open_tunnel(port) and pass its public URL."

@@ -149,6 +149,15 @@ def test_loopback_address_refused_for_a_remote_platform(config: Config, address:
     assert not subs.client.tokens.is_logged_in  # refused before any network I/O
 
 
+def test_platform_on_the_lan_may_use_lan_addresses_but_not_our_loopback(config: Config) -> None:
+    lan = Subscriptions(RestClient(dataclasses.replace(config, server_url="http://192.168.1.10:8090")))
+    with pytest.raises(ConfigError, match="open_tunnel"):
+        lan.create("http://127.0.0.1:8000/webhook", [presence_filter()])
+    # a LAN address passes the local check; the request then fails on the network (nothing listens there)
+    assert lan.check_address("http://192.168.1.20:8000/webhook") is None
+    assert not lan.client.tokens.is_logged_in
+
+
 def test_unreachable_webhook_is_refused_by_the_platform(subs: Subscriptions, unreachable_url: str) -> None:
     with pytest.raises(ApiError) as info:
         subs.create(unreachable_url, [presence_filter()])
