@@ -107,6 +107,8 @@ class TokenManager:
     ``refresh_margin``: refresh when the access token has fewer seconds left than this.
     ``cache_path``: an optional ``*.token.json`` file (mode 0600) that keeps the pair across restarts;
     it is read back at start when it holds tokens for the same server and client that are still valid.
+    Two processes sharing one cache file share one refresh token: when one refreshes, the other's
+    refresh is refused and it logs in again with the JWT (logged as a warning).
     ``clock``: epoch seconds used for expiry (``time.time``; on the simulator pass ``sim.clock.now`` so
     that expiry follows simulated time).
     """

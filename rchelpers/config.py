@@ -101,7 +101,7 @@ class Config:
                         "or pass env_file=None to read the environment only."
                     )
             else:
-                file_values = {k: v for k, v in dotenv_values(path).items() if k in ENV_VARS and v}
+                file_values = {k: v for k, v in dotenv_values(path, interpolate=False).items() if k in ENV_VARS and v}
                 if file_values:
                     values.update(file_values)
                     sources.append(str(path))
