@@ -62,6 +62,11 @@ def test_matching_quotes_in_env_file_are_stripped(tmp_path: Path) -> None:
     assert Config.from_env(env_file=env_file, environ={}).client_secret == SECRET
 
 
+def test_dollar_signs_in_env_file_are_kept(tmp_path: Path) -> None:
+    env_file = write_env(tmp_path / ".env", {**GOOD, "RC_CLIENT_SECRET": "ab${HOME}cd$x"})
+    assert Config.from_env(env_file=env_file, environ={}).client_secret == "ab${HOME}cd$x"
+
+
 def test_default_env_file_is_found_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     write_env(tmp_path / ".env", GOOD)

@@ -181,7 +181,11 @@ def test_renew_with_put_and_no_body(sim: Simulator, subs: Subscriptions, hook: A
     sub = subs.create(hook.url, [presence_filter()], expires_in=3600)
     sim.clock.advance(1000)
     assert subs.get(sub.id).expires_in == 2600
+    sent: list[Any] = []
+    subs.client.session.hooks["response"].append(lambda response, **_: sent.append(response.request))
     renewed = subs.renew(sub.id)
+    assert [(r.method, r.body) for r in sent] == [("PUT", None)]  # no body at all: not {} and not null
+    assert "Content-Type" not in sent[0].headers
     assert renewed.expiration_time == START + timedelta(seconds=1000 + 3600)
     assert renewed.expires_in == 3600
     assert renewed.event_filters == sub.event_filters
@@ -190,7 +194,10 @@ def test_renew_with_put_and_no_body(sim: Simulator, subs: Subscriptions, hook: A
 def test_renew_with_post(sim: Simulator, subs: Subscriptions, hook: Any) -> None:
     sub = subs.create(hook.url, [presence_filter()], expires_in=7200)
     sim.clock.advance(500)
+    sent: list[Any] = []
+    subs.client.session.hooks["response"].append(lambda response, **_: sent.append(response.request))
     renewed = subs.renew_with_post(sub)
+    assert [(r.method, r.path_url, r.body) for r in sent] == [("POST", f"/restapi/v1.0/subscription/{sub.id}/renew", None)]
     assert renewed.expiration_time == START + timedelta(seconds=500 + 7200)
 
 
