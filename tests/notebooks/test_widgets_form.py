@@ -1,11 +1,15 @@
 """CredentialsForm, kernel side: values set as a user would type them, the button clicked, secrets masked."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from rchelpers.auth import TokenManager
 from rchelpers.config import Config
 from rchelpers.errors import ConfigError
 from rchelpers.masking import mask
+from rchelpers.simulator import Simulator
 from rchelpers.widgets import CredentialsForm
 
 SECRET = "s3cr3t-Client-Secret-0123456789"
@@ -105,3 +109,18 @@ def test_repr_is_stable_and_whole() -> None:
     bundle = forms[0]._repr_mimebundle_()
     assert bundle["text/plain"] == repr(forms[0])  # not cut at 110 characters
     assert len(bundle["text/plain"]) > 110
+
+
+def test_the_config_from_the_form_logs_in_to_a_real_simulator(sim: Simulator) -> None:
+    demo = sim.credentials
+    form = CredentialsForm()
+    form.fill(server_url=demo.server_url, client_id=demo.client_id, client_secret=demo.client_secret, jwt=demo.jwt)
+    form.button.click()
+    assert form.config is not None
+    with TokenManager(form.config, clock=sim.clock.now) as tokens:
+        tokens.login()
+        assert tokens.owner_id == "2253168021" and tokens.expires_in == 3600
+    synced = [json.dumps(child.get_state(), default=str) for child in form.children
+              if child not in (form.client_secret, form.jwt)]  # what the other widgets send to the browser
+    assert not any(demo.client_secret in text or demo.jwt in text for text in synced)
+    assert demo.jwt not in repr(form) and demo.client_secret not in form.status.value
