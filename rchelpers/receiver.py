@@ -150,6 +150,31 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+# The interpreter's thread switch interval is process-wide: running receivers share one lowering,
+# and the value from before the first one is restored when the last one stops.
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.005
+
+
+def _lower_switch_interval(seconds: float) -> None:
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+        _switch_users += 1
+        if seconds < sys.getswitchinterval():
+            sys.setswitchinterval(seconds)
+
+
+def _restore_switch_interval() -> None:
+    global _switch_users
+    with _switch_lock:
+        _switch_users -= 1
+        if _switch_users == 0:
+            sys.setswitchinterval(_switch_saved)
+
+
 class _HttpError(Exception):
     """A request that gets an error reply; ``close`` when the connection cannot be reused."""
 
@@ -356,7 +381,7 @@ class WebhookReceiver:
         self._touched: set[_Connection] = set()
         self._ready: set[_Connection] = set()
         self._listener_paused = False
-        self._saved_switch_interval: float | None = None
+        self._lowered_switch_interval = False
         self._date_cache = (0, "")
 
     # ----------------------------------------------------------------- lifecycle
@@ -396,9 +421,9 @@ class WebhookReceiver:
         self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
         self._stopping = False
         self._listener_paused = False
-        if self.switch_interval is not None and self.switch_interval < sys.getswitchinterval():
-            self._saved_switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(self.switch_interval)
+        if self.switch_interval is not None:
+            _lower_switch_interval(self.switch_interval)
+            self._lowered_switch_interval = True
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name=f"rchelpers-receiver-{self._port}-listeners",
                                             daemon=True)
         self._dispatcher.start()
@@ -432,10 +457,9 @@ class WebhookReceiver:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        if self._saved_switch_interval is not None:
-            if sys.getswitchinterval() == self.switch_interval:
-                sys.setswitchinterval(self._saved_switch_interval)
-            self._saved_switch_interval = None
+        if self._lowered_switch_interval:
+            _restore_switch_interval()
+            self._lowered_switch_interval = False
         logger.info("webhook receiver on port %s stopped", self._port)
 
     def __enter__(self) -> "WebhookReceiver":

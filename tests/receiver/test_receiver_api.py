@@ -175,7 +175,12 @@ def test_switch_interval_is_lowered_while_running_and_restored(tmp_path):
     before = sys.getswitchinterval()
     with WebhookReceiver(journal=False, switch_interval=0.0005):
         assert sys.getswitchinterval() == pytest.approx(0.0005)
+        with WebhookReceiver(journal=False, switch_interval=0.001):
+            assert sys.getswitchinterval() == pytest.approx(0.0005)
+        assert sys.getswitchinterval() == pytest.approx(0.0005), "still lowered while one receiver runs"
     assert sys.getswitchinterval() == before
+    with WebhookReceiver(journal=False, switch_interval=None):
+        assert sys.getswitchinterval() == before
 
 
 def test_without_journal(make_receiver, presence_envelope):
