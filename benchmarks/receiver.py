@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {len(PRESENCE)}-byte presence notification, "
-          f"{args.duration:g} s per run, load from {args.processes} process(es)\n")
+          f"{args.duration:g} s per run, load from {args.processes} process(es), "
+          f"load average before: {os.getloadavg()[0]:.2f} (other work on the machine skews the figures)\n")
     rows: dict[tuple[str, int, bool], LoadResult] = {}
     header = (f"{'server':<10} {'clients':>7} {'connection':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
               f"{'max ms':>8} {'>1 s':>6} {'errors':>6} {'p99 CO-corr.':>13}")
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label:<44} {result.rps:>7.0f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
               f"max {result.max_ms:6.1f} ms  errors {_errors(result)}", flush=True)
 
-    print("\nFloors:")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}\n\nFloors:")
     ours8, ours64 = rows[("rchelpers", 8, False)], rows[("rchelpers", 64, False)]
     checks = [
         ("p99 <= 10 ms at 8 per-request clients", ours8.p99_ms <= 10, f"{ours8.p99_ms:.2f} ms"),

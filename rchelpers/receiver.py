@@ -302,6 +302,12 @@ class WebhookReceiver:
     :param switch_interval: while running, lower the interpreter's thread switch interval
         (:func:`sys.setswitchinterval`) to this many seconds so a busy notebook does not delay replies;
         ``None`` leaves it alone.
+
+    .. code-block:: python
+
+        with WebhookReceiver(verification_token="my-verification-token") as rx:
+            ...  # create a subscription whose address is rx.url (or a tunnel's public_url)
+            events = rx.wait_for(1, timeout=30)
     """
 
     def __init__(
@@ -467,13 +473,6 @@ class WebhookReceiver:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-    def __del__(self) -> None:
-        if getattr(self, "_thread", None) is not None:
-            try:
-                self.stop(timeout=1.0)
-            except Exception:  # pragma: no cover - interpreter shutdown
-                pass
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -658,11 +657,7 @@ class WebhookReceiver:
                     elif key.data == "wake":
                         self._drain_wake()
                     else:
-                        conn: _Connection = key.data
-                        if events & selectors.EVENT_READ:
-                            self._on_readable(conn)
-                        if events & selectors.EVENT_WRITE:
-                            self._touched.add(conn)
+                        self._on_event(key.data, events)
                 if self._ready:
                     ready, self._ready = self._ready, set()
                     for conn in ready:
@@ -687,6 +682,16 @@ class WebhookReceiver:
             if self._listener_sock is not None:
                 self._listener_sock.close()
                 self._listener_sock = None
+
+    def _on_event(self, conn: _Connection, events: int) -> None:
+        try:
+            if events & selectors.EVENT_READ:
+                self._on_readable(conn)
+            if events & selectors.EVENT_WRITE:
+                self._touched.add(conn)
+        except Exception:  # a bug must cost one connection, not the receiver
+            logger.exception("unexpected error on the connection from %s; closing it", conn.remote)
+            self._close(conn)
 
     def _drain_wake(self) -> None:
         assert self._wake_r is not None
@@ -795,7 +800,7 @@ class WebhookReceiver:
         if not path.startswith("/"):
             raise _HttpError(400, "the request target must be a path like /webhook", close=False)
         if path != self.path:
-            raise _HttpError(404, f"no webhook at {path}: post to {self.path}", close=False)
+            raise _HttpError(404, f"no webhook at {path[:100]}: post to {self.path}", close=False)
         if request.method != "POST":
             raise _HttpError(405, "only POST is accepted", close=False)
         if self._auth_token is not None:
