@@ -238,3 +238,21 @@ def test_ids_are_quoted_and_checked(subs: Subscriptions) -> None:
     assert info.value.status == 404 and info.value.url.endswith("/subscription/..%2Fsubscription")
     with pytest.raises(ValueError, match="non-empty string"):
         subs.get("")
+
+
+def test_a_blacklisted_record_as_the_platform_shows_it() -> None:
+    # the shape of the blacklisted record in RingCentral's troubleshooting docs (PLATFORM-FACTS.md §1.4)
+    raw = {
+        "uri": "https://platform.ringcentral.com/restapi/v1.0/subscription/1423e408-e25c-4421-8dd1-5f754e2f5648",
+        "id": "1423e408-e25c-4421-8dd1-5f754e2f5648", "creationTime": "2022-03-18T01:45:30.573Z",
+        "status": "Blacklisted", "eventFilters": ["/restapi/v1.0/glip/posts"],
+        "expirationTime": "2037-03-14T01:45:30.573Z", "expiresIn": 464203396,
+        "deliveryMode": {"transportType": "WebHook", "encryption": False, "address": "https://example.com/bot/webhook"},
+        "blacklistedData": {"reason": "I/O operation is failed. Details: [Read timed out]",
+                            "blacklistedAt": "2022-06-28T05:24:00.720Z"},
+    }
+    sub = Subscription.from_json(raw)
+    assert sub.is_blacklisted and not sub.is_active and sub.is_webhook
+    assert sub.blacklisted_data is not None and "Read timed out" in sub.blacklisted_data["reason"]
+    assert sub.expiration_time == datetime(2037, 3, 14, 1, 45, 30, 573000, tzinfo=timezone.utc)
+    assert "Blacklisted" in repr(sub) and sub.reminder_filters == []
