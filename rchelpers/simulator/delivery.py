@@ -2,8 +2,8 @@
 
 The :class:`DeliveryEngine` sends each :class:`Notification` from a small pool of worker threads (the API
 thread never waits on a webhook), over keep-alive ``http.client`` connections kept per address and
-re-created after an error. Notifications for one subscription go out one at a time, in the order they
-were sent, so a receiver sees the same sequence every run.
+re-created after an error. Notifications for one address go out one at a time, in the order they were
+queued (different addresses in parallel), so a receiver sees the same sequence every run.
 
 A failed delivery (not 2xx, over the time limit, refused) is retried on the simulator clock after
 1, 5, 30, 60, 120, 120, ... simulated seconds (``retry_schedule``). When a subscription's deliveries have
@@ -176,6 +176,8 @@ class _Work:
     notification: Notification
     attempt: int
     replay: bool
+    target: DeliveryTarget
+    sim_time: float  #: the simulated time the attempt was queued at, which it is logged and judged at
 
 
 def failure_reason_for_status(status: int, reason: str) -> str:
@@ -360,7 +362,7 @@ class DeliveryEngine:
         self._idle = threading.Condition(self._lock)
         self._ids = itertools.count(1)
         self._pending = 0  # submitted and not yet fully processed
-        self._lanes: dict[str, collections.deque[_Work]] = {}
+        self._lanes: dict[str, collections.deque[_Work]] = {}  #: per address, in queue order
         self._busy_lanes: set[str] = set()
         self._work: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._log: list[DeliveryAttempt] = []
@@ -438,9 +440,16 @@ class DeliveryEngine:
             self._listeners.remove(listener)
 
     # --- sending ----------------------------------------------------------------------------------
-    def deliver(self, notification: Notification) -> int:
-        """Queue the first attempt of ``notification``; returns the attempt id it will be logged under."""
-        return self._submit(notification, attempt=1, replay=False)
+    def deliver(self, notification: Notification) -> int | None:
+        """Queue the first attempt of ``notification``; returns the attempt id it will be logged under.
+
+        Where and whether to deliver is decided now, on the caller's thread (None: the subscription no
+        longer receives notifications), so the outcome does not depend on when a worker gets to it.
+        """
+        target = self.subscriptions.delivery_target(notification.subscription_id)
+        if target is None:
+            return None
+        return self._submit(notification, 1, False, target)
 
     def replay(self, key: str | int) -> Notification:
         """Send again a past notification, found by attempt id (int or digits) or by its ``uuid``.
@@ -449,12 +458,13 @@ class DeliveryEngine:
         :class:`DeliveryError` when nothing matches or the subscription no longer receives notifications.
         """
         notification = self.find_notification(key)
-        if self.subscriptions.delivery_target(notification.subscription_id) is None:
+        target = self.subscriptions.delivery_target(notification.subscription_id)
+        if target is None:
             raise DeliveryError(
                 f"subscription {notification.subscription_id} no longer receives notifications "
                 "(deleted, expired or blacklisted); create a new subscription to receive events again"
             )
-        self._submit(notification, attempt=1, replay=True)
+        self._submit(notification, 1, True, target)
         return notification
 
     def find_notification(self, key: str | int) -> Notification:
@@ -472,16 +482,17 @@ class DeliveryEngine:
         raise DeliveryError(f"no delivered notification with uuid or attempt id {key!r}; "
                             "list them with sim.deliveries or GET /_sim/deliveries")
 
-    def _submit(self, notification: Notification, attempt: int, replay: bool) -> int:
+    def _submit(self, notification: Notification, attempt: int, replay: bool, target: DeliveryTarget) -> int:
+        sim_time = self.clock.now()
         with self._lock:
             if self._closed:
                 raise RuntimeError("the delivery engine is stopped")
             attempt_id = next(self._ids)
             self._pending += 1
             self._notifications[notification.uuid] = notification
-            lane_key = notification.subscription_id
+            lane_key = target.address
             lane = self._lanes.setdefault(lane_key, collections.deque())
-            lane.append(_Work(attempt_id, notification, attempt, replay))
+            lane.append(_Work(attempt_id, notification, attempt, replay, target, sim_time))
             wake = lane_key not in self._busy_lanes
             if wake:
                 self._busy_lanes.add(lane_key)
@@ -520,12 +531,8 @@ class DeliveryEngine:
 
     def _attempt(self, work: _Work) -> None:
         notification = work.notification
-        target = self.subscriptions.delivery_target(notification.subscription_id)
-        if target is None:
-            log.debug("dropping attempt %s: subscription %s no longer receives", work.attempt_id,
-                      notification.subscription_id)
-            return
-        sim_now = self.clock.now()
+        target = work.target
+        sim_now = work.sim_time
         real_now = _real_iso()
         headers = {
             "Content-Type": "application/json; charset=UTF-8",
@@ -600,9 +607,9 @@ class DeliveryEngine:
             while self._retries and self._retries[0].due <= now + 1e-9:
                 due.append(heapq.heappop(self._retries))
         for retry in due:
-            if self.subscriptions.delivery_target(retry.notification.subscription_id) is None:
-                continue
-            self._submit(retry.notification, retry.attempt, replay=False)
+            target = self.subscriptions.delivery_target(retry.notification.subscription_id)
+            if target is not None:
+                self._submit(retry.notification, retry.attempt, False, target)
 
     def _mark_success(self, subscription_id: str) -> None:
         with self._lock:
@@ -847,7 +854,12 @@ class Notifications:
 
     # --- sending ------------------------------------------------------------------------------------
     def trigger(self, kind: str, **fields: Any) -> TriggerResult:
-        """Build a sample event of ``kind`` for the demo user and send it to every filter it matches."""
+        """Build a sample event of ``kind`` for the demo user and send it to every filter it matches.
+
+        With a frozen clock (a seeded simulator) it returns once those deliveries are answered, as a
+        clock job's are under ``advance``, so what follows sees them; with a flowing clock it returns at
+        once (use :meth:`wait`).
+        """
         with self._rng_lock:
             event = self.events.build(kind, fields)
             stamp = iso(self.sim.clock.now())
@@ -860,7 +872,22 @@ class Notifications:
                                                           record.extension_id, body))
         for notification in notifications:
             self.engine.deliver(notification)
+        self._settle_if_frozen()
         return TriggerResult(event.kind, event.body, notifications)
+
+    def replay(self, key: str | int) -> Notification:
+        """Send a logged notification again (same uuid); by attempt id or uuid. See :meth:`DeliveryEngine.replay`."""
+        notification = self.engine.replay(key)
+        self._settle_if_frozen()
+        return notification
+
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Wait (bounded) until every queued delivery is answered; True if that happened within ``timeout``."""
+        return self.engine.wait_idle(timeout)
+
+    def _settle_if_frozen(self) -> None:
+        if self.sim.clock.speed == 0:
+            self.engine.settle()
 
     def _send_reminder(self, subscription_id: str, event_filter: str, expires_in: int) -> None:
         with self.sim.state.lock:
@@ -903,7 +930,7 @@ class Notifications:
             raise ApiError(404, "CMN-102", f"Resource for parameter [deliveryId] is not found: {exc}",
                            "deliveryId") from None
         try:
-            self.engine.replay(notification.uuid)
+            self.replay(notification.uuid)
         except DeliveryError as exc:
             raise invalid_parameter("deliveryId", str(exc)) from None
         return Response(200, {"replayed": notification.envelope()})
