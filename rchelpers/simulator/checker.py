@@ -113,7 +113,7 @@ class CheckReport:
             summary += f", {warned} warning(s)"
         lines.append("")
         lines.append(f"Result: {summary}.")
-        return "\n".join(lines)
+        return "\n".join(line.rstrip() for line in lines)
 
 
 @dataclass
