@@ -16,6 +16,7 @@ import http.client
 import json
 import socket
 import ssl
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -390,25 +391,31 @@ def check_receiver(
     return report
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``check URL [--verification-token T] [--burst N] [--timeout S] [--json]``: print the report.
-
-    Returns 0 when every required rule passed, 1 when one failed, 2 for bad arguments.
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m rchelpers.simulator check",
-        description="Run RingCentral's webhook rules (handshake, notifications, empty body, burst) against a receiver URL.",
-    )
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``check`` command's arguments to ``parser``."""
+    parser.description = ("Run RingCentral's webhook rules (handshake, notifications, empty body, burst) "
+                          "against a receiver URL; exit status 1 if a required rule fails.")
     parser.add_argument("url", help="the webhook address to check, e.g. http://127.0.0.1:5000/webhook")
     parser.add_argument("--verification-token", default=None, help="the token the receiver expects")
     parser.add_argument("--burst", type=int, default=20, help="concurrent notifications to send (default 20)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the check described by parsed ``args`` and print the report; 0 all passed, 1 a rule failed, 2 bad input."""
     try:
         report = check_receiver(args.url, verification_token=args.verification_token,
                                 timeout=args.timeout, burst=args.burst)
     except ValueError as exc:
-        parser.error(str(exc))
+        print(f"check: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(report.to_dict(), indent=2) if args.json else report)
     return 0 if report.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``check URL [--verification-token T] [--burst N] [--timeout S] [--json]``; see :func:`run_command`."""
+    parser = argparse.ArgumentParser(prog="python -m rchelpers.simulator check")
+    configure_parser(parser)
+    return run_command(parser.parse_args(argv))

@@ -486,7 +486,7 @@ class DeliveryEngine:
         sim_time = self.clock.now()
         with self._lock:
             if self._closed:
-                raise RuntimeError("the delivery engine is stopped")
+                raise RuntimeError("deliveries are stopped: start the Simulator (or use it in a with block) first")
             attempt_id = next(self._ids)
             self._pending += 1
             self._notifications[notification.uuid] = notification
@@ -510,7 +510,8 @@ class DeliveryEngine:
                 work = lane.popleft() if lane else None
             if work is not None:
                 try:
-                    self._attempt(work)
+                    if not self._closed:  # once stopping, queued work is dropped, not sent
+                        self._attempt(work)
                 except Exception:  # a worker must survive anything
                     log.exception("delivery attempt %s failed unexpectedly", work.attempt_id)
                 finally:
