@@ -1,10 +1,17 @@
 """A durable JSON-lines journal for webhook notifications.
 
-Every record is one JSON object on one line. :meth:`Journal.append_batch` writes a group of records
-with one ``write`` and one ``fdatasync`` (group commit); :meth:`Journal.append` lets many threads
-share those flushes: a caller whose record is not yet on disk waits for the flush that covers it,
-and one of the waiting callers performs it. :func:`read_journal` reads a journal back, skipping a
-torn last line (what a crash in the middle of a write leaves behind).
+Every record is one JSON object on one line. Three ways to append, all with group commit (one
+``write`` and one ``fdatasync`` for a whole group of records):
+
+- :meth:`Journal.append_batch` writes a group and returns once it is on disk.
+- :meth:`Journal.append` lets many threads share flushes: a caller whose record is not yet on disk
+  waits for the flush that covers it, and one of the waiting callers performs it.
+- :meth:`Journal.submit` hands a group to a writer thread and returns at once; a callback says when
+  it is on disk. Groups submitted while a flush runs share the next one, so an event loop can keep
+  reading requests while the disk works.
+
+:func:`read_journal` reads a journal back, skipping a torn last line (what a crash in the middle of
+a write leaves behind).
 """
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +62,11 @@ class Journal:
         self._durable_seq = 0
         self._flushing = False
         self._failed: dict[int, BaseException] = {}
+        # submit(): groups waiting for the writer thread
+        self._queue = threading.Condition()
+        self._queued: list[tuple[bytes, Callable[[OSError | None], object]]] = []
+        self._writer: threading.Thread | None = None
+        self._closing = False
 
     def __repr__(self) -> str:
         return f"<Journal {str(self.path)!r} durable={self.durable} closed={self.closed}>"
@@ -114,6 +126,44 @@ class Journal:
         self._durable_seq = last_seq
         self._state.notify_all()
 
+    def submit(self, records: list[dict[str, Any]], on_done: Callable[[OSError | None], object]) -> None:
+        """Queue ``records`` for the writer thread and return at once.
+
+        ``on_done(error)`` is called on the writer thread once they are on disk (``error`` is None) or
+        the write failed. Groups queued while a flush runs share the next flush.
+
+        :raises OSError: the journal is closed.
+        """
+        data = b"".join(encode_record(r) for r in records)
+        with self._queue:
+            if self._closing or self._fd is None:
+                raise OSError(f"journal {self.path} is closed")
+            self._queued.append((data, on_done))
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._writer_loop, name="rchelpers-journal-writer",
+                                                daemon=True)
+                self._writer.start()
+            self._queue.notify()
+
+    def _writer_loop(self) -> None:
+        while True:
+            with self._queue:
+                while not self._queued and not self._closing:
+                    self._queue.wait()
+                if not self._queued:
+                    return
+                groups, self._queued = self._queued, []
+            error: OSError | None = None
+            try:
+                self._write(b"".join(data for data, _ in groups))
+            except OSError as exc:
+                error = exc
+            for _, on_done in groups:
+                try:
+                    on_done(error)
+                except Exception:
+                    logger.exception("journal callback %r raised", on_done)
+
     def _write(self, data: bytes) -> None:
         with self._write_lock:
             if self._fd is None:
@@ -126,7 +176,13 @@ class Journal:
                 os.fdatasync(self._fd)
 
     def close(self) -> None:
-        """Close the file (idempotent)."""
+        """Write what was submitted, stop the writer thread and close the file (idempotent)."""
+        with self._queue:
+            self._closing = True
+            self._queue.notify_all()
+            writer = self._writer
+        if writer is not None and writer is not threading.current_thread():
+            writer.join(30)
         with self._write_lock:
             if self._fd is not None:
                 os.close(self._fd)

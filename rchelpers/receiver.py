@@ -383,7 +383,8 @@ class WebhookReceiver:
         self._port: int | None = None
         self._conns: dict[int, _Connection] = {}
         self._batch: list[tuple[_Connection, _Request, WebhookEvent, str | None]] = []
-        self._batch_uuids: set[str] = set()
+        self._inflight: set[str] = set()
+        self._journaled: collections.deque[tuple[list[Any], OSError | None]] = collections.deque()
         self._touched: set[_Connection] = set()
         self._ready: set[_Connection] = set()
         self._listener_paused = False
@@ -656,6 +657,8 @@ class WebhookReceiver:
                         self._accept()
                     elif key.data == "wake":
                         self._drain_wake()
+                        while self._journaled:
+                            self._finish_batch(*self._journaled.popleft())
                     else:
                         self._on_event(key.data, events)
                 if self._ready:
@@ -664,7 +667,7 @@ class WebhookReceiver:
                         if conn.sock.fileno() >= 0:
                             self._process_input(conn)
                 if self._batch:
-                    self._commit_batch()
+                    self._submit_batch()
                 if self._touched:
                     touched, self._touched = self._touched, set()
                     for conn in touched:
@@ -835,14 +838,14 @@ class WebhookReceiver:
             raise _HttpError(400, "the notification must be a JSON object", close=False)
         uuid = envelope.get("uuid")
         key = str(uuid) if isinstance(uuid, (str, int, float)) and not isinstance(uuid, bool) else None
-        if key is not None and (key in self._seen or key in self._batch_uuids):
+        if key is not None and (key in self._seen or key in self._inflight):
             with self._lock:
                 self._counts["duplicates"] += 1
             self._respond(conn, request, 200)
             return
         event = WebhookEvent.from_envelope(envelope, self._event_headers(request.headers))
         if key is not None:
-            self._batch_uuids.add(key)
+            self._inflight.add(key)
         self._batch.append((conn, request, event, key))
         conn.waiting = True
 
@@ -853,19 +856,32 @@ class WebhookReceiver:
             kept["verification-token"] = mask(headers["verification-token"])
         return kept
 
-    def _commit_batch(self) -> None:
-        """Journal the batch with one disk flush, then store the events and queue the 200 replies."""
+    def _submit_batch(self) -> None:
+        """Hand the batch to the journal's writer (one disk flush for all); the loop keeps serving meanwhile."""
         batch, self._batch = self._batch, []
-        self._batch_uuids = set()
-        committed = True
-        if self._journal is not None:
-            try:
-                self._journal.append_batch([event.to_record() for _, _, event, _ in batch])
-            except OSError as exc:
-                committed = False
-                logger.error("journal write failed for %d notification(s): %s", len(batch), exc)
-                with self._lock:
-                    self._counts["journal_errors"] += len(batch)
+        if self._journal is None:
+            self._finish_batch(batch, None)
+            return
+        try:
+            self._journal.submit([event.to_record() for _, _, event, _ in batch],
+                                 lambda error: self._on_journaled(batch, error))
+        except OSError as exc:
+            self._finish_batch(batch, exc)
+
+    def _on_journaled(self, batch: list[Any], error: OSError | None) -> None:
+        """Writer thread: pass the finished batch back to the event loop."""
+        self._journaled.append((batch, error))
+        self._wake()
+
+    def _finish_batch(self, batch: list[Any], error: OSError | None) -> None:
+        """Store the journaled events and queue their 200 replies (503 if the journal failed)."""
+        committed = error is None
+        for _, _, _, key in batch:
+            self._inflight.discard(key)
+        if not committed:
+            logger.error("journal write failed for %d notification(s): %s", len(batch), error)
+            with self._lock:
+                self._counts["journal_errors"] += len(batch)
         if committed:
             with self._lock:
                 for _, _, event, key in batch:
@@ -971,7 +987,7 @@ class WebhookReceiver:
 
     def _expire_connections(self, now: float) -> None:
         for conn in list(self._conns.values()):
-            if now < conn.deadline:
+            if now < conn.deadline or conn.waiting:  # a request waiting for the disk is not the client's fault
                 continue
             if conn.lingering or conn.close_after_write:
                 self._close(conn)

@@ -41,6 +41,7 @@ def _receiver_is_healthy(rx) -> None:
 
 def test_fuzz_raw_bytes(make_receiver, raw_exchange):
     rx = make_receiver(verification_token="fuzz-token-1234", max_body_bytes=4096, read_timeout=2.0)
+    _receiver_is_healthy(rx)  # every thread the receiver runs (its journal writer starts with the first event)
     threads_before = threading.active_count()
 
     @FUZZ_SETTINGS
