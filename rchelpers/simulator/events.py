@@ -17,7 +17,8 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
+
 from rchelpers.simulator.clock import iso
 from rchelpers.simulator.filters import EventFilter
 
@@ -117,6 +118,9 @@ def _check_fields(kind: str, fields: dict[str, Any]) -> None:
             ok = value in spec.choices
         if not ok:
             raise TriggerError(f"field {name!r} of a {kind} event must be {spec.describe()}, got {value!r}")
+        if name == "hints" and not all(hint in EXTENSION_HINTS for hint in value):
+            raise TriggerError(f"field 'hints' of a {kind} event must list some of {', '.join(EXTENSION_HINTS)}, "
+                               f"got {value!r}")
 
 
 #: The filter family (see :mod:`rchelpers.simulator.filters`) that receives each kind.
@@ -180,12 +184,11 @@ class EventFactory:
     def __init__(
         self,
         rng: random.Random,
-        now: Any,
+        now: Callable[[], float],
         account_id: str,
         extension_id: str,
         *,
         phone_number: str = "+16505550100",
-        extension_number: str = "101",
         user_name: str = "Demo User",
     ) -> None:
         self.rng = rng
@@ -193,16 +196,22 @@ class EventFactory:
         self.account_id = str(account_id)
         self.extension_id = str(extension_id)
         self.phone_number = phone_number
-        self.extension_number = extension_number
         self.user_name = user_name
         self._sequence = 0
+        self._builders: dict[str, Callable[[dict], SampleEvent]] = {
+            "presence": self._presence,
+            "message_store": self._message_store,
+            "instant_sms": self._instant_sms,
+            "extension_info": self._extension_info,
+            "extension_list": self._extension_list,
+        }
 
     def build(self, kind: str, fields: dict[str, Any] | None = None) -> SampleEvent:
         """A :class:`SampleEvent` of ``kind`` with ``fields`` overriding the generated body fields."""
         kind = normalize_kind(kind)
         fields = dict(fields or {})
         _check_fields(kind, fields)
-        return getattr(self, f"_{kind}")(fields)
+        return self._builders[kind](fields)
 
     # --- the kinds ----------------------------------------------------------------------------------
     def _presence(self, fields: dict) -> SampleEvent:

@@ -112,6 +112,7 @@ def test_extension_info_and_list():
     ("presence", {"sequence": True}, "must be an integer"),
     ("message_store", {"type": "Email"}, "must be one of Fax, SMS, VoiceMail, Pager"),
     ("instant_sms", {"to": "+1650"}, "must be a list"),
+    ("extension_info", {"hints": ["Mood"]}, "must list some of AccountSettings"),
     (42, {}, "kind must be a string"),
 ])
 def test_bad_kind_or_field(kind, fields, message):
