@@ -163,6 +163,10 @@ class EventFeed(_PlainReprMixin, w.VBox):
 
         Raises :class:`~rchelpers.errors.WaitTimeout` after ``timeout`` seconds, saying how many arrived.
         """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a positive integer, got {count!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         deadline = time.monotonic() + timeout
         with self._changed:
             while self._count < count:

@@ -102,3 +102,13 @@ def test_bad_max_rows_is_refused_before_listening(receiver: WebhookReceiver, bad
         EventFeed(receiver, max_rows=bad)  # type: ignore[arg-type]
     assert _notify(receiver.url, "u-1", "/restapi/v1.0/account/~/extension/2253168021/presence", {}) == 200
     assert len(receiver.wait_for(1, timeout=5)) == 1  # the receiver works on, nothing half-registered broke it
+
+
+@pytest.mark.parametrize(("count", "timeout"), [(0, 1), (-1, 1), ("2", 1), (True, 1), (1, 0), (1, -1), (1, "5")])
+def test_wait_for_refuses_bad_arguments(receiver: WebhookReceiver, count: object, timeout: object) -> None:
+    feed = EventFeed(receiver)
+    try:
+        with pytest.raises(ValueError, match="must be a positive"):
+            feed.wait_for(count, timeout=timeout)  # type: ignore[arg-type]
+    finally:
+        feed.close()
