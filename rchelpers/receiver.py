@@ -723,6 +723,7 @@ class WebhookReceiver:
             conn = _Connection(sock, f"{address[0]}:{address[1]}", time.monotonic() + self.read_timeout)
             self._conns[sock.fileno()] = conn
             self._selector.register(sock, selectors.EVENT_READ, conn)
+            self._on_event(conn, selectors.EVENT_READ)  # the request usually came with the connection
 
     def _on_readable(self, conn: _Connection) -> None:
         try:
