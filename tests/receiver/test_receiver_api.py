@@ -1,6 +1,8 @@
 """wait_for, listeners, stats, clear, lifecycle: the parts a notebook calls."""
 from __future__ import annotations
 
+import gc
+import os
 import socket
 import sys
 import threading
@@ -121,8 +123,14 @@ def test_stats_and_clear(make_receiver, presence_envelope):
     assert len(rx.replay_journal(rx.journal_path)) == 3
 
 
+def _open_descriptors() -> int:
+    gc.collect()  # drop client sockets that are only waiting for the garbage collector
+    return len(os.listdir("/proc/self/fd"))
+
+
 def test_stop_leaves_no_thread_and_frees_the_port(tmp_path, presence_envelope):
     before = set(threading.enumerate())
+    descriptors = _open_descriptors()
     rx = WebhookReceiver(journal=tmp_path / "j.jsonl", on_event=lambda e: None).start()
     port = rx.port
     requests.post(rx.url, json=presence_envelope(), timeout=5)
@@ -130,6 +138,7 @@ def test_stop_leaves_no_thread_and_frees_the_port(tmp_path, presence_envelope):
         session.post(rx.url, json=presence_envelope(), timeout=5)
         rx.stop()
     assert set(threading.enumerate()) == before
+    assert _open_descriptors() == descriptors, "every socket and the journal file are closed"
     assert not rx.running
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
