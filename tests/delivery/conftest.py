@@ -226,3 +226,9 @@ def sim(make_sim: Callable[..., Simulator]) -> Simulator:
 def api(sim: Simulator) -> Api:
     """The demo user logged in to ``sim``."""
     return Api(sim)
+
+
+@pytest.fixture
+def make_api() -> Callable[[Simulator], Api]:
+    """Factory ``make_api(sim) -> Api``: the demo user logged in to a simulator made with ``make_sim``."""
+    return Api

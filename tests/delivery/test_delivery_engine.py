@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import T0
 
 from rchelpers.simulator.delivery import DeliveryEngine, DeliveryError, Notification
+
+T0 = 1767225600.0  # 2026-01-01T00:00:00Z, the frozen clock's start
 
 
 def _note(sub_id: str, n: int = 1, event: str = "/restapi/v1.0/account/1/extension/2/presence") -> Notification:

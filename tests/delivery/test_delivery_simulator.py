@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import PRESENCE, SUBSCRIPTION, Api
-
 from rchelpers.receiver import WebhookReceiver
+
+SUBSCRIPTION = "/restapi/v1.0/subscription"
+PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
 
 ACC, EXT = "37439510", "2253168021"  # the simulator's demo account and extension
 
@@ -102,9 +103,9 @@ def test_failures_retry_then_blacklist(webhook_server, sim, api):
     assert len(hook.requests) == 1 + 9
 
 
-def test_refused_connections_blacklist_with_an_io_reason(webhook_server, make_sim):
+def test_refused_connections_blacklist_with_an_io_reason(webhook_server, make_sim, make_api):
     sim = make_sim(retry_schedule=[50], blacklist_after=120)
-    api = Api(sim)
+    api = make_api(sim)
     hook = webhook_server("echo")
     info = api.subscribe(hook.url)
     hook.stop()

@@ -5,10 +5,11 @@ import json
 import random
 
 import pytest
-from conftest import T0
 
 from rchelpers.simulator.events import KINDS, EventFactory, TriggerError, normalize_kind
 from rchelpers.simulator.filters import Owner, parse_filter
+
+T0 = 1767225600.0  # 2026-01-01T00:00:00Z, the frozen clock's start
 
 ACC, EXT = "37439510", "62000001"
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PRESENCE, Api
 
 from rchelpers.simulator.events import TriggerError
 
+PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
 
-def _run(make_sim, webhook_server, seed: int) -> list[str]:
+
+def _run(make_sim, make_api, webhook_server, seed: int) -> list[str]:
     sim = make_sim(seed=seed)
-    api = Api(sim)
+    api = make_api(sim)
     hook = webhook_server("echo")
     api.subscribe(hook.url, [PRESENCE + "?detailedTelephonyState=true",
                              "/restapi/v1.0/account/~/extension/~/message-store",
@@ -24,10 +25,10 @@ def _run(make_sim, webhook_server, seed: int) -> list[str]:
     return outputs
 
 
-def test_same_seed_gives_the_same_bytes(make_sim, webhook_server):
-    first = _run(make_sim, webhook_server, seed=11)
-    second = _run(make_sim, webhook_server, seed=11)
-    other = _run(make_sim, webhook_server, seed=12)
+def test_same_seed_gives_the_same_bytes(make_sim, webhook_server, make_api):
+    first = _run(make_sim, make_api, webhook_server, seed=11)
+    second = _run(make_sim, make_api, webhook_server, seed=11)
+    other = _run(make_sim, make_api, webhook_server, seed=12)
     assert first == second
     assert first[0] != other[0]
     assert '"timestamp": "2026-01-01T00:00:42.000Z"' in first[3]

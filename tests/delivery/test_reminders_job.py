@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import T0
 
 from rchelpers.simulator.reminders import ReminderJob, parse_reminder_filter, remaining_seconds
+
+T0 = 1767225600.0  # 2026-01-01T00:00:00Z, the frozen clock's start
 
 REMINDER = "/restapi/v1.0/subscription/~?threshold=120&interval=30"
 

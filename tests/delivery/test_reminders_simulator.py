@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import PRESENCE, SUBSCRIPTION
+SUBSCRIPTION = "/restapi/v1.0/subscription"
+PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
+
 
 REMINDER = "/restapi/v1.0/subscription/~?threshold=120&interval=30"
 
@@ -66,10 +68,9 @@ def test_expiry_without_reminders_purges(webhook_server, sim, api):
     assert len(hook.requests) == 2
 
 
-def test_a_job_interval_option_changes_the_granularity(webhook_server, make_sim):
-    from conftest import Api
+def test_a_job_interval_option_changes_the_granularity(webhook_server, make_sim, make_api):
     sim = make_sim(reminder_job_interval=7)
-    api = Api(sim)
+    api = make_api(sim)
     hook = webhook_server("echo")
     api.subscribe(hook.url, ["/restapi/v1.0/subscription/~?threshold=60&interval=20"], expires_in=200)
     sim.clock.advance(200)
