@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import sys
 import tempfile
-import time
 from typing import Any
 
 from benchmarks._load import UUID_MARKER, LoadResult, run_load

@@ -7,7 +7,8 @@ RingCentral's ``Validation-Token`` handshake, checks the ``Verification-Token`` 
 optional ``?auth_token=`` query secret in constant time, parses notifications into
 :class:`WebhookEvent` objects, acknowledges redeliveries of a uuid already seen without storing
 them twice, and writes every accepted notification to a JSON-lines journal *before* answering 200.
-Requests that arrive together share one disk flush (group commit).
+Requests that arrive together share one disk flush (group commit), made by the journal's writer
+thread while the event loop keeps reading the next requests.
 
 Nothing is printed from its threads (notebook output from a thread lands in the wrong cell): it
 logs to the ``rchelpers.receiver`` logger, and callbacks run on one dispatcher thread, off the

@@ -17,7 +17,6 @@ import pytest
 
 from rchelpers.receiver import WebhookReceiver
 
-TOKEN = "verify-me-0123456789"
 
 
 def presence_envelope(event_uuid: str | None = None, **overrides: Any) -> dict[str, Any]:
