@@ -60,7 +60,11 @@ _BAD_TARGET_RE = re.compile(r"[\x00-\x20\x7f]")
 
 @dataclass(frozen=True, repr=False)
 class WebhookEvent:
-    """One accepted notification: the RingCentral envelope, the headers that matter, the arrival time."""
+    """One accepted notification: the RingCentral envelope, the headers that matter, the arrival time.
+
+    ``headers`` keeps ``content-type``, ``user-agent`` and a masked ``verification-token``; ``raw`` is
+    the whole envelope. The dicts are shared with other listeners: treat them as read-only.
+    """
 
     uuid: str | None
     event: str | None
@@ -535,6 +539,9 @@ class WebhookReceiver:
     def wait_for(self, count: int = 1, predicate: Callable[[WebhookEvent], bool] | None = None,
                  timeout: float = 10.0) -> list[WebhookEvent]:
         """Block the caller until ``count`` events in memory match ``predicate``; return those events.
+
+        Events that arrived before the call count too: call :meth:`clear` first to wait for new ones.
+        Only the caller waits; the receiver keeps serving.
 
         :raises WaitTimeout: fewer arrived within ``timeout`` seconds (the message says how many and
             what to check).
