@@ -198,3 +198,21 @@ def _offset(stamp: str) -> float:
     import datetime as dt
     parsed = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
     return round(parsed.timestamp() - T0, 3)
+
+
+def test_one_address_gets_every_subscription_in_queue_order(webhook_server, registry, engine):
+    hook = webhook_server("echo")
+    for sub in ("a", "b", "c"):
+        registry.add(sub, hook.url)
+    for n in range(30):
+        engine.deliver(_note("abc"[n % 3], n))
+    received = hook.wait_for(30)
+    assert [json.loads(r.body)["body"]["n"] for r in received] == list(range(30))
+
+
+def test_a_gone_subscription_is_not_queued(webhook_server, registry, engine):
+    hook = webhook_server("echo")
+    registry.add("sub-1", hook.url, status="Blacklisted")
+    assert engine.deliver(_note("sub-1")) is None
+    assert engine.deliver(_note("nobody")) is None
+    assert engine.wait_idle(5) and engine.attempts() == [] and hook.requests == []
