@@ -244,6 +244,10 @@ def _parse_head(head: bytes, started: float) -> _Request:
         raise _HttpError(400, "unsupported HTTP version: use HTTP/1.1")
     if not target or _BAD_TARGET_RE.search(target):
         raise _HttpError(400, "malformed request target")
+    if target[:8].lower().startswith(("http://", "https://")):  # absolute form: keep the path and query
+        after_authority = target.split("://", 1)[1]
+        slash = after_authority.find("/")
+        target = after_authority[slash:] if slash >= 0 else "/"
     if len(lines) - 1 > _MAX_HEADERS:
         raise _HttpError(431, f"more than {_MAX_HEADERS} header lines")
     headers: dict[str, str] = {}

@@ -47,7 +47,8 @@ BAD_REQUESTS = [
     ("header section over 64 KiB", _post(extra="X-Big: " + "a" * 70000 + "\r\n"), 431),
     ("too many headers", _post(extra="".join(f"X-{i}: {i}\r\n" for i in range(150))), 431),
     ("Validation-Token over 512 characters", _post(body=b"", extra="Validation-Token: " + "v" * 600 + "\r\n"), 400),
-    ("absolute-form target", _post(path="http://127.0.0.1/webhook"), 400),
+    ("asterisk target", _post(path="*", method="OPTIONS", body=b"", length=""), 400),
+    ("absolute-form target elsewhere", _post(path="http://127.0.0.1/other"), 404),
 ]
 
 
@@ -132,3 +133,11 @@ def test_journal_write_failure_answers_503_and_stores_nothing(make_receiver, pre
     assert reply.headers["Retry-After"] == "5"
     assert rx.events == []
     assert rx.stats.journal_errors == 1
+
+
+def test_absolute_form_target_is_accepted(make_receiver, raw_exchange, notification_request, presence_envelope):
+    rx = make_receiver()
+    [reply] = raw_exchange(rx.port, notification_request(f"http://127.0.0.1:{rx.port}/webhook",
+                                                         presence_envelope("absolute")))
+    assert reply.status == 200
+    assert [e.uuid for e in rx.events] == ["absolute"]
