@@ -25,6 +25,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 from typing import Any
@@ -78,7 +79,9 @@ def _serve(kind: str, busy: bool, switch_interval: float | None, pipe: Any) -> N
         _wait_for_stop(pipe, busy)
         received = receiver.stats
         receiver.stop()
-        journaled = sum(1 for _ in open(os.path.join(folder, "j.jsonl"), "rb"))
+        with open(os.path.join(folder, "j.jsonl"), "rb") as journal:
+            journaled = sum(1 for _ in journal)
+        shutil.rmtree(folder)
         stats = {"received": received.received, "journaled": journaled, "rejected": received.rejected,
                  "duplicates": received.duplicates}
     pipe.send(stats)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import socket
 import sys
 import threading
@@ -204,3 +205,4 @@ def test_default_journal_goes_to_a_temporary_folder(presence_envelope):
         path = rx.journal_path
     assert path is not None and path.name == "webhooks.jsonl" and "rchelpers-journal-" in str(path)
     assert [e.uuid for e in WebhookReceiver.replay_journal(path)] == ["t"]
+    shutil.rmtree(path.parent)
