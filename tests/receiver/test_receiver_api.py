@@ -51,7 +51,7 @@ def test_wait_for_timeout_says_how_many_arrived_and_what_to_check(make_receiver,
     started = time.monotonic()
     with pytest.raises(WaitTimeout) as caught:
         rx.wait_for(3, timeout=0.3)
-    assert 0.25 < time.monotonic() - started < 3
+    assert time.monotonic() - started >= 0.3
     message = str(caught.value)
     assert "3 event(s)" in message and "1 event(s) in memory" in message
     assert "1 request(s) refused" in message and "Verification-Token does not match" in message
@@ -94,13 +94,20 @@ def test_listeners_run_off_the_request_thread_and_survive_exceptions(make_receiv
 
 
 def test_slow_listener_does_not_delay_the_reply(make_receiver, presence_envelope):
-    release = threading.Event()
-    rx = make_receiver(on_event=lambda event: release.wait(5))
+    entered, release = threading.Event(), threading.Event()
+
+    def blocking_listener(event):
+        entered.set()
+        release.wait(20)
+
+    rx = make_receiver(on_event=blocking_listener)
     try:
-        started = time.monotonic()
+        assert requests.post(rx.url, json=presence_envelope(), timeout=5).status_code == 200
+        assert entered.wait(5)
+        # the listener is blocked: replies that depended on it would time out
         for _ in range(3):
             assert requests.post(rx.url, json=presence_envelope(), timeout=5).status_code == 200
-        assert time.monotonic() - started < 2
+        assert not release.is_set() and len(rx.events) == 4
     finally:
         release.set()
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 
 import pytest
 import requests
@@ -73,13 +72,12 @@ def test_bad_request_gets_a_clear_error_and_changes_nothing(make_receiver, raw_e
 
 def test_slow_client_is_cut_off_by_the_read_timeout(make_receiver, presence_envelope):
     rx = make_receiver(read_timeout=0.3)
-    started = time.monotonic()
     with socket.create_connection(("127.0.0.1", rx.port), timeout=5) as sock:
         sock.sendall(b"POST /webhook HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"uuid\"")
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.1 408 ")
     assert b"Connection: close" in reply
-    assert time.monotonic() - started < 4
+    assert rx.rejected[-1].status == 408
     assert requests.post(rx.url, json=presence_envelope(), timeout=5).status_code == 200
 
 
@@ -91,14 +89,14 @@ def test_silent_connection_is_closed_after_the_read_timeout(make_receiver):
 
 
 def test_many_slow_clients_do_not_block_a_fast_one(make_receiver, presence_envelope):
-    rx = make_receiver(read_timeout=5.0)
+    rx = make_receiver(read_timeout=30.0)
     idle = [socket.create_connection(("127.0.0.1", rx.port), timeout=5) for _ in range(50)]
     try:
         for sock in idle:
             sock.sendall(b"POST /webhook HTTP/1.1\r\nContent-Len")
-        started = time.monotonic()
+        # if they held the receiver, this would wait for their 30 s read timeout and time out
         assert requests.post(rx.url, json=presence_envelope(), timeout=5).status_code == 200
-        assert time.monotonic() - started < 2
+        assert rx.stats.connections >= 50
     finally:
         for sock in idle:
             sock.close()
