@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import time
+
+from rchelpers.receiver import WebhookReceiver
 
 SUBSCRIPTION = "/restapi/v1.0/subscription"
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
@@ -76,3 +79,21 @@ def test_a_job_interval_option_changes_the_granularity(webhook_server, make_sim,
     sim.clock.advance(200)
     # the job runs at 7, 14, ...: first at 140 (60 s left), then every >= 20 s on that grid: 161, 182
     assert [(t, left) for t, left, _ in _reminders(hook)] == [("00:02:20", 60), ("00:02:41", 39), ("00:03:02", 18)]
+
+
+def test_with_a_flowing_clock_reminders_and_expiry_happen_on_their_own(make_sim, make_api):
+    sim = make_sim(seed=None, clock_speed=200)  # 200 simulated seconds per real second
+    api = make_api(sim)
+    with WebhookReceiver(journal=False) as receiver:
+        info = api.subscribe(receiver.url, ["/restapi/v1.0/subscription/~?threshold=20&interval=10"], expires_in=60)
+        reminders = receiver.wait_for(2, timeout=10)
+        lefts = [event.body["expiresIn"] for event in reminders]
+        assert all(0 < left <= 20 for left in lefts) and lefts == sorted(lefts, reverse=True)
+        assert all(event.subscription_id == info["id"] and event.is_reminder for event in reminders)
+        purged = False
+        for _ in range(100):  # bounded: at most about 10 s of real time
+            purged = api.call("GET", f"{SUBSCRIPTION}/{info['id']}")[0] == 404
+            if purged:
+                break
+            time.sleep(0.1)
+        assert purged, "the subscription was not purged at expiry"
