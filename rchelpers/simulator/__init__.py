@@ -46,7 +46,11 @@ an update or renew of a WebSocket record 400 CMN-101 on ``deliveryMode.transport
 extension in a filter 403 SUB-405 (messages) or SUB-408 (others). The 10 s grace of a used refresh
 token is not modelled (a used refresh token fails at once). Rate-limit headers are sent on
 authenticated API calls and token/revoke calls (a 401 carries none); the Auth group is counted per
-client id. Filters without the ``/restapi/v1.0`` prefix are accepted and returned with it.
+client id. Filters without the ``/restapi/v1.0`` prefix are accepted and returned with it. A PUT with
+only ``expiresIn`` renews with that new lifetime (later renewals reuse it); a PUT that would break a
+reminder filter's rules for the new lifetime is refused with SUB-508. Unknown fields are ignored
+(``expiresIn`` nested inside ``deliveryMode`` too, as the platform does). The handshake is not repeated
+on renew or PUT. Legacy PubNub/WebSocket records are seeded without a handshake, default 900 s.
 """
 from __future__ import annotations
 

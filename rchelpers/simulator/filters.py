@@ -112,9 +112,9 @@ def parse_filter(raw: str, owner: Owner) -> EventFilter:
             raise FilterSyntaxError("team messaging filters take no query parameters")
         return EventFilter(raw, raw, "team-messaging-" + match["what"])
     if path.startswith(API_PREFIX + "/"):
-        rest, prefix = path[len(API_PREFIX):], API_PREFIX
-    elif path.startswith("/account/") or path.startswith("/subscription/") or path.startswith("/glip/"):
-        rest, prefix = path, API_PREFIX  # short form: accepted, returned with the prefix (guessed)
+        rest = path[len(API_PREFIX):]
+    elif path.startswith(("/account/", "/subscription/", "/glip/")):
+        rest = path  # short form: accepted, returned with the prefix (guessed)
     else:
         raise FilterSyntaxError("not a known event filter path")
     for family, (pattern, allowed) in FAMILIES.items():
@@ -135,7 +135,7 @@ def parse_filter(raw: str, owner: Owner) -> EventFilter:
             expanded_path = expanded_path.replace(f"/account/{account}", f"/account/{account_id}", 1)
         if extension is not None:
             expanded_path = expanded_path.replace(f"/extension/{extension}", f"/extension/{extension_id}", 1)
-        expanded = prefix + expanded_path + (f"?{query}" if query else "")
+        expanded = API_PREFIX + expanded_path + (f"?{query}" if query else "")
         return EventFilter(raw, expanded, family, account_id, extension_id, params)
     raise FilterSyntaxError("not a known event filter path")
 

@@ -158,6 +158,11 @@ class SubscriptionRecord:
     expiry_job: Job | None = field(default=None, repr=False)
 
     @property
+    def raw_filters(self) -> list[str]:
+        """The event filters exactly as subscribed (``~`` kept)."""
+        return [f.raw for f in self.filters]
+
+    @property
     def owner(self) -> Owner:
         """The (account, extension) pair that owns the subscription."""
         return Owner(self.account_id, self.extension_id)
@@ -447,7 +452,7 @@ class State:
             raise cannot_parse("the body must be a JSON object")
         user = user or self.user
         client_id = body.get("clientId", client_id or self.demo_app.client_id)
-        if client_id not in self.apps:
+        if not isinstance(client_id, str) or client_id not in self.apps:
             raise invalid_parameter("clientId", "not a client id of this simulator")
         transport = body.get("transportType", "PubNub")
         if transport not in ("PubNub", "WebSocket"):

@@ -1,0 +1,117 @@
+"""Stand-in webhook servers on loopback for handshake and delivery tests (used by ``tests/conftest.py``).
+
+Import :class:`StubWebhook` from here when a fixture needs a wider scope than the function-scoped
+``webhook_server`` factory.
+"""
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+#: The behaviours a stand-in webhook can play.
+WEBHOOK_MODES = ("echo", "no_echo", "wrong_echo", "status_500", "status_404", "oversize", "slow")
+
+
+@dataclass
+class RecordedRequest:
+    """One request a stand-in webhook received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: float = field(default_factory=time.monotonic)
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive), or None."""
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+class StubWebhook:
+    """A running stand-in webhook. ``mode`` may be changed while it runs (e.g. to make deliveries fail)."""
+
+    def __init__(self, mode: str = "echo", delay: float = 1.0, path: str = "/webhook") -> None:
+        if mode not in WEBHOOK_MODES:
+            raise ValueError(f"unknown webhook mode {mode!r}; use one of {WEBHOOK_MODES}")
+        self.mode = mode
+        self.delay = delay
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._server = _QuietServer(("127.0.0.1", 0), _make_handler(self))
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}{path}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                         name=f"stub-webhook-{self.port}", daemon=True)
+        self._thread.start()
+
+    def record(self, request: RecordedRequest) -> None:
+        """Store one received request and wake up waiters."""
+        with self._arrived:
+            self.requests.append(request)
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Wait (bounded) until at least ``count`` requests arrived; returns a copy of them all."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} requests within {timeout} s, got {len(self.requests)}")
+                self._arrived.wait(left)
+            return list(self.requests)
+
+    def stop(self) -> None:
+        """Stop serving and release the port (bounded)."""
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A threaded server that does not print a client's broken connection to stderr."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+def _make_handler(stub: StubWebhook) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"  # one request per connection: no idle keep-alive threads
+
+        def do_POST(self) -> None:  # noqa: N802 (stdlib name)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            stub.record(RecordedRequest(self.command, self.path, dict(self.headers.items()), body))
+            token = self.headers.get("Validation-Token")
+            mode = stub.mode
+            if mode == "slow":
+                stub._stopping.wait(stub.delay)
+            status = {"status_500": 500, "status_404": 404}.get(mode, 200)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            if token is not None and mode != "no_echo":
+                self.send_header("Validation-Token", "not-the-token-sent" if mode == "wrong_echo" else token)
+            reply = b"x" * 1500 if mode == "oversize" else b""
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        do_GET = do_PUT = do_DELETE = do_POST
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib signature)
+            pass
+
+    return Handler
