@@ -188,14 +188,15 @@ def _owner(request: Request) -> tuple[Any, str]:
 
 
 def _info(request: Request, record: Any) -> dict[str, Any]:
-    return record.to_info(request.sim.url, request.sim.clock.now())
+    with request.sim.state.lock:  # a consistent snapshot even if another call renews it meanwhile
+        return record.to_info(request.sim.url, request.sim.clock.now())
 
 
 def list_subscriptions(request: Request) -> Response:
     """``GET /restapi/v1.0/subscription``: the user's records for this app, every transport."""
     user, client_id = _owner(request)
-    records = request.sim.state.list_subscriptions(user, client_id)
-    return Response(200, {"uri": request.sim.url + SUBSCRIPTION_PATH, "records": [_info(request, r) for r in records]})
+    records = [_info(request, r) for r in request.sim.state.list_subscriptions(user, client_id)]
+    return Response(200, {"uri": request.sim.url + SUBSCRIPTION_PATH, "records": records})
 
 
 def create_subscription(request: Request) -> Response:
