@@ -201,3 +201,46 @@ def test_a_failing_handler_answers_json_500_without_a_traceback(sim):
     response = requests.get(sim.url + "/_sim/broken", timeout=5)
     assert_error(response, 500, "CMN-203")
     assert "Traceback" not in response.text and "boom" not in response.text
+
+
+def test_parallel_creates_never_pass_the_limit(webhook_server):
+    hook = webhook_server("echo")
+    with Simulator(seed=4, rate_limits=None, subscription_limit=3) as sim:
+        client = Api(sim)
+        client.login()
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def create() -> None:
+            worker = Api(sim)
+            worker.token = client.token
+            try:
+                status = worker.create(hook.url).status_code
+            finally:
+                worker.close()
+            with lock:
+                statuses.append(status)
+
+        threads = [threading.Thread(target=create) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        client.close()
+        assert sorted(statuses) == [200, 200, 200, 403, 403, 403, 403, 403]
+        assert len(sim.state.subscriptions) == 3
+
+
+def test_the_server_prints_nothing(capfd, webhook_server):
+    hook = webhook_server("no_echo")
+    with Simulator(seed=4, rate_limits=None) as sim:
+        client = Api(sim)
+        try:
+            client.login()
+            client.create(hook.url)
+            client.call("GET", "/nowhere")
+            client.call("POST", SUBSCRIPTION, data=b"{", headers={"Content-Type": "application/json"})
+        finally:
+            client.close()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
