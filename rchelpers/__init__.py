@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 # --- each area adds its public names below once its module exists ---
 # simulator (issue 2/4):
-from rchelpers.simulator import Simulator  # noqa: E402  (check_receiver: added by the delivery helper)
+from rchelpers.simulator import Simulator, check_receiver  # noqa: E402
 # client (issue 2):
 from rchelpers.config import Config
 from rchelpers.auth import TokenManager

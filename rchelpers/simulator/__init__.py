@@ -31,7 +31,28 @@ rate_limits                {}           modelled groups and defaults (Light 50, 
 reminder_job_interval      5.0          guessed: the reminder job period; threshold and interval must be
                                         at least this
 max_body_bytes             1048576      guessed: larger request bodies get 413
+delivery_timeout           3.0          modelled (the handshake's rule reused): seconds a webhook has
+                                        to answer a notification; slower, not 2xx or refused = failed
+retry_schedule             (1, 5, 30,   guessed: simulated seconds between the attempts of a failed
+                           60, 120)     notification; the last value repeats
+blacklist_after            600          modelled (2018 forum, "10 minutes"): simulated seconds of
+                                        failures before ``Blacklisted`` with ``blacklistedData``
+blacklist_reactivation     None         modelled (2018 forum, "every 15 minutes" = 900): seconds between
+                                        probes that reactivate a blacklisted address that validates
+                                        again; None keeps it blacklisted, as today's docs say
+delivery_workers           4            guessed: delivery threads (one lane per address keeps order)
 =========================  ===========  ==============================================================
+
+Notifications (:mod:`.delivery`, :mod:`.reminders`, :mod:`.events`): ``sim.trigger(kind, **fields)``
+(or ``POST /_sim/events``) sends a sample event of the demo user (presence, message_store,
+instant_sms, extension_info, extension_list) to every Active WebHook filter it matches, as the
+envelope ``{uuid, event, timestamp, subscriptionId, ownerId, body}`` with ``Verification-Token``;
+failures are retried and blacklisted as above; renewal reminders run every ``reminder_job_interval``;
+``sim.deliveries`` (``GET /_sim/deliveries``) is the log of every attempt, ``sim.replay(uuid or id)``
+(``POST /_sim/deliveries/{id}/replay``) sends one again with the same uuid. After each clock job the
+clock waits (bounded) for the deliveries that job started; with a frozen clock ``trigger`` waits for
+its own, with a flowing one call ``sim.wait_for_deliveries()``. ``check_receiver(url)``
+(``python -m rchelpers.simulator check URL``) runs the platform's rules against any webhook.
 
 ``seed`` makes every id, uuid, token and secret come from ``random.Random(seed)`` and starts a frozen
 clock at 2026-01-01T00:00:00Z (``start_time``/``clock_speed`` change that), so equal calls give
@@ -59,12 +80,15 @@ import threading
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
+from rchelpers.simulator.checker import CheckReport, check_receiver
 from rchelpers.simulator.clock import ClockTicker, SimClock, iso
+from rchelpers.simulator.delivery import DeliveryAttempt, Notification, Notifications, TriggerResult
 from rchelpers.simulator.ratelimit import RateLimiter
 from rchelpers.simulator.server import Handler, Route, SimServer, api_routes, control_routes, route
 from rchelpers.simulator.state import EVENTS, IdSource, SimOptions, State, SubscriptionRecord
 
-__all__ = ["Credentials", "Simulator", "SimClock", "SimOptions", "SubscriptionRecord", "EVENTS", "iso"]
+__all__ = ["Credentials", "Simulator", "SimClock", "SimOptions", "SubscriptionRecord", "EVENTS", "iso",
+           "CheckReport", "check_receiver", "DeliveryAttempt", "Notification", "TriggerResult"]
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +154,10 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._ticker: ClockTicker | None = None
         self._lifecycle = threading.Lock()
+        self.notifications = Notifications(
+            self, delivery_timeout=self.options.delivery_timeout, retry_schedule=self.options.retry_schedule,
+            blacklist_after=self.options.blacklist_after, blacklist_reactivation=self.options.blacklist_reactivation,
+            delivery_workers=self.options.delivery_workers, reminder_job_interval=self.options.reminder_job_interval)
 
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "Simulator":
@@ -143,6 +171,7 @@ class Simulator:
                                             name=f"rc-sim-server-{server.server_address[1]}", daemon=True)
             self._thread.start()
             self._ticker = ClockTicker(self.clock).start()
+            self.notifications.start()
             log.info("RingCentral simulator listening on %s", self.url)
         return self
 
@@ -153,6 +182,7 @@ class Simulator:
             self._server = self._thread = self._ticker = None
         if ticker is not None:
             ticker.stop()
+            self.notifications.stop()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -229,6 +259,24 @@ class Simulator:
                 hook()
             except Exception:
                 log.exception("reset hook %r failed", hook)
+
+    # --- notifications ----------------------------------------------------------------------------
+    def trigger(self, kind: str, **fields: Any) -> TriggerResult:
+        """Send a sample event of the demo user to every matching filter; see :meth:`Notifications.trigger`."""
+        return self.notifications.trigger(kind, **fields)
+
+    @property
+    def deliveries(self) -> list[DeliveryAttempt]:
+        """Every delivery attempt logged so far, oldest first."""
+        return self.notifications.engine.attempts()
+
+    def replay(self, key: str | int) -> Notification:
+        """Send a logged notification again, same uuid, by its uuid or attempt id."""
+        return self.notifications.replay(key)
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Wait (bounded) until every queued delivery is answered; True if it happened within ``timeout``."""
+        return self.notifications.wait(timeout)
 
     def seed_subscription(self, transport: str = "PubNub", event_filters: list[str] | None = None,
                           expires_in: int | None = None, client_id: str | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import Callable, Sequence
 
-from rchelpers.simulator import Credentials, Simulator, mask
+from rchelpers.simulator import Credentials, Simulator, checker, mask
 
 #: Subcommands: name -> (configure the subparser, run it and return the exit status).
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
@@ -100,6 +100,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 add_command("serve", _configure_serve, serve)
+add_command("check", checker.configure_parser, checker.run_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

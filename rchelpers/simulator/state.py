@@ -46,6 +46,11 @@ class SimOptions:
     refresh_token_ttl: int = 604_800
     rate_limits: Mapping[str, tuple[int, float, float]] | None = field(default_factory=dict)
     reminder_job_interval: float = 5.0
+    delivery_timeout: float = 3.0
+    retry_schedule: tuple[float, ...] = (1, 5, 30, 60, 120)
+    blacklist_after: float = 600.0
+    blacklist_reactivation: float | None = None
+    delivery_workers: int = 4
     max_body_bytes: int = 1_048_576
 
     def __post_init__(self) -> None:

@@ -160,44 +160,6 @@ class Api:
         return info
 
 
-def _start_simulator(**options: Any) -> Simulator:
-    if hasattr(Simulator, "trigger"):
-        return Simulator(**options).start()
-    # TEMPORARY SHIM until the Simulator integration lands
-    from rchelpers.simulator.delivery import Notifications
-    mine = {k: options.pop(k) for k in list(options) if k in ("delivery_timeout", "retry_schedule", "blacklist_after",
-                                                             "blacklist_reactivation", "delivery_workers")}
-
-    class Shim(Simulator):
-        def __init__(self, **kw):
-            super().__init__(**kw)
-            self.notifications = Notifications(self, reminder_job_interval=self.options.reminder_job_interval, **mine)
-
-        def start(self):
-            super().start()
-            self.notifications.start()
-            return self
-
-        def stop(self):
-            self.notifications.stop()
-            super().stop()
-
-        def trigger(self, kind, **fields):
-            return self.notifications.trigger(kind, **fields)
-
-        def wait_for_deliveries(self, timeout=10.0):
-            return self.notifications.engine.wait_idle(timeout)
-
-        @property
-        def deliveries(self):
-            return self.notifications.engine.attempts()
-
-        def replay(self, key):
-            return self.notifications.replay(key)
-
-    return Shim(**options).start()
-
-
 @pytest.fixture
 def make_sim() -> Iterator[Callable[..., Simulator]]:
     """Factory ``make_sim(**options)``: a started, seeded (frozen clock) Simulator; all stopped at teardown."""
@@ -207,7 +169,7 @@ def make_sim() -> Iterator[Callable[..., Simulator]]:
         options.setdefault("seed", 4)
         options.setdefault("delivery_timeout", 0.5)
         options.setdefault("rate_limits", None)
-        sim = _start_simulator(**options)
+        sim = Simulator(**options).start()
         made.append(sim)
         return sim
 
