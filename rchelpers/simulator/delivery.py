@@ -17,7 +17,11 @@ notification again with the same ``uuid``, as the platform's redeliveries would.
 
 The engine registers a settle hook on the clock: after each job run by ``clock.advance`` it waits
 (bounded) until the deliveries that job started have finished and their retries are scheduled, so
-time moves on only once the outcome is known.
+time moves on only once the outcome is known. Where and whether to deliver, and the simulated time an
+attempt is judged at, are fixed when it is queued, on the caller's thread, not when a worker sends it.
+
+:class:`Notifications` wires the engine, the reminder job (:mod:`.reminders`) and the sample events
+(:mod:`.events`) to one Simulator through its state (:class:`StateSubscriptions`) and control routes.
 """
 from __future__ import annotations
 
@@ -309,6 +313,11 @@ def _io_details(exc: BaseException, phase: str) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _check_seconds(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
+
+
 def _real_iso() -> str:
     return iso(time.time())
 
@@ -338,16 +347,16 @@ class DeliveryEngine:
         log_limit: int = DEFAULT_LOG_LIMIT,
         settle_timeout: float | None = None,
     ) -> None:
-        if timeout <= 0:
-            raise ValueError(f"delivery timeout must be > 0 seconds, got {timeout!r}")
-        if not retry_schedule or any(delay <= 0 for delay in retry_schedule):
-            raise ValueError(f"retry_schedule must be a non-empty list of positive seconds, got {list(retry_schedule)!r}")
-        if blacklist_after <= 0:
-            raise ValueError(f"blacklist_after must be > 0 seconds, got {blacklist_after!r}")
-        if reactivation_interval is not None and reactivation_interval <= 0:
-            raise ValueError(f"reactivation_interval must be > 0 seconds or None, got {reactivation_interval!r}")
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers!r}")
+        _check_seconds("delivery_timeout", timeout)
+        if not isinstance(retry_schedule, (list, tuple)) or not retry_schedule:
+            raise ValueError(f"retry_schedule must be a non-empty list of seconds, e.g. [1, 5, 30], got {retry_schedule!r}")
+        for delay in retry_schedule:
+            _check_seconds("retry_schedule", delay)
+        _check_seconds("blacklist_after", blacklist_after)
+        if reactivation_interval is not None:
+            _check_seconds("blacklist_reactivation", reactivation_interval)
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"delivery_workers must be an integer >= 1, got {workers!r}")
         self.clock = clock
         self.subscriptions = subscriptions
         self.timeout = float(timeout)

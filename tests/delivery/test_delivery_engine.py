@@ -182,12 +182,13 @@ def test_reactivation_option_probes_blacklisted_addresses(webhook_server, regist
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"timeout": 0}, "timeout must be > 0"),
-    ({"retry_schedule": ()}, "retry_schedule"),
-    ({"retry_schedule": (1, -2)}, "retry_schedule"),
-    ({"blacklist_after": 0}, "blacklist_after"),
-    ({"reactivation_interval": -1}, "reactivation_interval"),
-    ({"workers": 0}, "workers"),
+    ({"timeout": 0}, "delivery_timeout must be a number of seconds > 0, got 0"),
+    ({"retry_schedule": ()}, "retry_schedule must be a non-empty list"),
+    ({"retry_schedule": 5}, "retry_schedule must be a non-empty list"),
+    ({"retry_schedule": (1, -2)}, "retry_schedule must be a number of seconds > 0, got -2"),
+    ({"blacklist_after": 0}, "blacklist_after must be"),
+    ({"reactivation_interval": -1}, "blacklist_reactivation must be"),
+    ({"workers": 0}, "delivery_workers must be an integer >= 1"),
 ])
 def test_bad_options_are_refused(clock, registry, kwargs, message):
     with pytest.raises(ValueError, match=message):

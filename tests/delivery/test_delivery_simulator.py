@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from rchelpers.receiver import WebhookReceiver
+from rchelpers.simulator import Simulator
 
 SUBSCRIPTION = "/restapi/v1.0/subscription"
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
@@ -155,3 +158,21 @@ def test_replay_to_a_deleted_subscription_is_refused(webhook_server, sim, api):
     status, body = api.call("POST", f"/_sim/deliveries/{uuid}/replay", auth=False)
     assert status == 400 and "no longer receives" in body["message"]
     assert len(hook.requests) == 2
+
+
+def test_bad_delivery_options_are_refused_when_the_simulator_is_made():
+    with pytest.raises(ValueError, match="delivery_timeout must be a number of seconds > 0"):
+        Simulator(seed=1, delivery_timeout=0)
+    with pytest.raises(ValueError, match="retry_schedule must be a non-empty list"):
+        Simulator(seed=1, retry_schedule=[])
+    with pytest.raises(ValueError, match="delivery_workers must be an integer >= 1"):
+        Simulator(seed=1, delivery_workers=0)
+
+
+def test_reset_forgets_the_log(webhook_server, sim, api):
+    hook = webhook_server("echo")
+    api.subscribe(hook.url)
+    sim.trigger("presence")
+    assert len(sim.deliveries) == 1
+    sim.reset()
+    assert sim.deliveries == [] and sim.trigger("presence").notifications == []
