@@ -217,3 +217,19 @@ def test_a_gone_subscription_is_not_queued(webhook_server, registry, engine):
     assert engine.deliver(_note("sub-1")) is None
     assert engine.deliver(_note("nobody")) is None
     assert engine.wait_idle(5) and engine.attempts() == [] and hook.requests == []
+
+
+def test_the_log_keeps_the_latest_attempts(webhook_server, registry, clock):
+    hook = webhook_server("echo")
+    registry.add("sub-1", hook.url)
+    with DeliveryEngine(clock, registry, timeout=0.3, log_limit=10) as engine:
+        for n in range(30):
+            engine.deliver(_note("sub-1", n))
+        assert engine.wait_idle(5)
+        kept = [a.id for a in engine.attempts()]
+        assert 10 <= len(kept) <= 11 and kept[-1] == 30 and kept == sorted(kept)
+        with pytest.raises(DeliveryError, match="no delivery attempt with id 1 "):
+            engine.replay(1)
+        engine.replay(30)
+        assert engine.wait_idle(5)
+        assert json.loads(hook.requests[-1].body)["uuid"] == "uuid-29"
