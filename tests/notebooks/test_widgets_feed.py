@@ -1,4 +1,4 @@
-"""EventFeed on a real WebhookReceiver: real HTTP notifications on loopback reach the feed's widgets."""
+"""EventFeed on a real WebhookReceiver: notifications over loopback HTTP (by hand and from a seeded Simulator) reach the feed."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,8 @@ import requests
 
 from rchelpers.errors import WaitTimeout
 from rchelpers.receiver import WebhookReceiver
+from rchelpers.simulator import Simulator
+from rchelpers.subscriptions import Subscriptions, presence_filter, reminder_filter
 from rchelpers.widgets import EventFeed
 
 HEADERS = {"Content-Type": "application/json; charset=UTF-8", "User-Agent": "RingCentral-Webhook/8.3"}
@@ -110,5 +112,25 @@ def test_wait_for_refuses_bad_arguments(receiver: WebhookReceiver, count: object
     try:
         with pytest.raises(ValueError, match="must be a positive"):
             feed.wait_for(count, timeout=timeout)  # type: ignore[arg-type]
+    finally:
+        feed.close()
+
+
+def test_the_feed_follows_deliveries_from_the_simulator(sim: Simulator, subs: Subscriptions,
+                                                          receiver: WebhookReceiver) -> None:
+    sub = subs.create(receiver.url, [presence_filter(), reminder_filter(120, 30, expires_in=600)], expires_in=600)
+    feed = EventFeed(receiver, max_rows=10)
+    try:
+        sim.trigger("presence", telephonyStatus="Ringing", presenceStatus="Busy")
+        assert feed.wait_for(1, timeout=5) == 1
+        sim.clock.advance(545)  # reminders at 480, 510 and 540 s
+        assert feed.wait_for(4, timeout=5) == 4
+        assert feed.rows == [
+            ("2026-01-01T00:00:00.000Z", "presence", sub.id[:8], "Busy, Ringing"),
+            ("2026-01-01T00:08:00.000Z", "reminder", sub.id[:8], "expiresIn=120 s"),
+            ("2026-01-01T00:08:30.000Z", "reminder", sub.id[:8], "expiresIn=90 s"),
+            ("2026-01-01T00:09:00.000Z", "reminder", sub.id[:8], "expiresIn=60 s"),
+        ]
+        assert repr(feed) == "EventFeed(events=4, reminders=3, shown=4, max_rows=10, listening=True)"
     finally:
         feed.close()
