@@ -430,6 +430,11 @@ class DeliveryEngine:
         self.stop()
 
     @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._started and not self._closed
+
+    @property
     def closed(self) -> bool:
         """True once :meth:`stop` was called (a stopped engine cannot be started again)."""
         return self._closed
@@ -870,6 +875,7 @@ class Notifications:
         clock job's are under ``advance``, so what follows sees them; with a flowing clock it returns at
         once (use :meth:`wait`).
         """
+        self._check_running()
         with self._rng_lock:
             event = self.events.build(kind, fields)
             stamp = iso(self.sim.clock.now())
@@ -887,6 +893,7 @@ class Notifications:
 
     def replay(self, key: str | int) -> Notification:
         """Send a logged notification again (same uuid); by attempt id or uuid. See :meth:`DeliveryEngine.replay`."""
+        self._check_running()
         notification = self.engine.replay(key)
         self._settle_if_frozen()
         return notification
@@ -894,6 +901,11 @@ class Notifications:
     def wait(self, timeout: float = 10.0) -> bool:
         """Wait (bounded) until every queued delivery is answered; True if that happened within ``timeout``."""
         return self.engine.wait_idle(timeout)
+
+    def _check_running(self) -> None:
+        if not self.engine.running:
+            raise RuntimeError("the simulator is not running: call start() or use it as a context manager "
+                               "before triggering or replaying events")
 
     def _settle_if_frozen(self) -> None:
         if self.sim.clock.speed == 0:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from rchelpers.simulator import Simulator
 from rchelpers.simulator.events import TriggerError
 
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
@@ -71,3 +72,13 @@ def test_trigger_errors_in_process(sim):
         sim.trigger("call")
     with pytest.raises(TriggerError, match="fields: extensions"):
         sim.trigger("extension_list", extensionId="1")
+
+
+def test_trigger_needs_a_running_simulator():
+    sim = Simulator(seed=1)
+    with pytest.raises(RuntimeError, match="the simulator is not running"):
+        sim.trigger("presence")
+    with sim:
+        assert sim.trigger("presence").notifications == []
+    with pytest.raises(RuntimeError, match="the simulator is not running"):
+        sim.trigger("presence")
