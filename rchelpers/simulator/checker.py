@@ -27,6 +27,8 @@ USER_AGENT = "RingCentral-Webhook/8.3"
 MAX_REPLY_BYTES = 1024
 TIME_LIMIT_MS = 3000.0
 STRICT_TIME_LIMIT_MS = 1000.0
+#: At most this many concurrent notifications in the burst rule (one thread each).
+MAX_BURST = 500
 
 
 @dataclass
@@ -374,8 +376,8 @@ def check_receiver(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
-    if burst < 1:
-        raise ValueError(f"burst must be at least 1, got {burst}")
+    if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= MAX_BURST:
+        raise ValueError(f"burst must be a whole number from 1 to {MAX_BURST}, got {burst!r}")
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
     report = CheckReport(url)
