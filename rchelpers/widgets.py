@@ -25,25 +25,42 @@ from rchelpers.masking import mask
 from rchelpers.receiver import WebhookEvent, WebhookReceiver
 from rchelpers.subscriptions import Subscription, Subscriptions
 
-__all__ = ["CredentialsForm", "EventFeed", "SubscriptionTable", "format_seconds", "summarize_event"]
+__all__ = ["CredentialsForm", "EventFeed", "SubscriptionRow", "SubscriptionTable", "format_seconds", "summarize_event"]
 
 log = logging.getLogger(__name__)
 
 
-class _PlainReprMixin:
-    """Show the whole ``repr`` as ``text/plain`` (ipywidgets cuts it at 110 characters)."""
+class _TutorialWidget(w.VBox):
+    """Base of the three widgets: the whole ``repr`` as ``text/plain``, and ``close()`` closes every part."""
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        data = super()._repr_mimebundle_(**kwargs)
         if data is not None:
-            data["text/plain"] = repr(self)
+            data["text/plain"] = repr(self)  # ipywidgets would cut it at 110 characters
         return data
+
+    def close(self) -> None:
+        """Close this widget and the widgets it is made of (their views disappear)."""
+        for child in self.children:
+            _close_tree(child)
+        _close_tree(self.layout)
+        super().close()
+
+
+def _close_tree(widget: w.Widget) -> None:
+    """Close a widget, its children and its layout and style widgets (ipywidgets closes none of them)."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+        if isinstance(part, w.Widget):
+            part.close()
+    widget.close()
 
 
 # --- credentials -------------------------------------------------------------------------------
 
 
-class CredentialsForm(_PlainReprMixin, w.VBox):
+class CredentialsForm(_TutorialWidget):
     """A form for the server URL, client id, client secret and JWT that yields a :class:`Config`.
 
     The secret and the JWT are ``Password`` fields. Nothing typed is ever written into a description,
@@ -114,7 +131,7 @@ class CredentialsForm(_PlainReprMixin, w.VBox):
 # --- live event feed ---------------------------------------------------------------------------
 
 
-class EventFeed(_PlainReprMixin, w.VBox):
+class EventFeed(_TutorialWidget):
     """A live table of the events a :class:`~rchelpers.receiver.WebhookReceiver` accepts.
 
     It listens on ``receiver`` (its callback runs on the receiver's listener thread) and shows the
@@ -293,7 +310,7 @@ class SubscriptionRow:
         return f"SubscriptionRow(id={self.id[:8]!r}, status={self.subscription.status!r}, time_left={self.time_left!r})"
 
 
-class SubscriptionTable(_PlainReprMixin, w.VBox):
+class SubscriptionTable(_TutorialWidget):
     """The user's subscriptions (WebHook transport by default) with their time left, and renew/delete buttons.
 
     ``subscriptions_api`` is an :class:`rchelpers.subscriptions.Subscriptions`. :meth:`refresh` lists
@@ -308,6 +325,10 @@ class SubscriptionTable(_PlainReprMixin, w.VBox):
         self.status = w.HTML()
         self.refresh_button = w.Button(description="Refresh", icon="list")
         self.refresh_button.on_click(lambda _b: self._guarded(self.refresh))
+        self._header = w.HBox(children=[w.HTML(value=f"<b>{h}</b>", layout=w.Layout(width=width)) for h, width in
+                                        (("id", "90px"), ("status", "110px"), ("time left", "100px"),
+                                         ("event filters", "360px"))])
+        self._empty = w.HTML(value="<i>no subscriptions</i>")
         self._body = w.VBox()
         self.last_action = "created"
         super().__init__(children=[self.refresh_button, self._body, self.status])
@@ -316,13 +337,17 @@ class SubscriptionTable(_PlainReprMixin, w.VBox):
     def refresh(self) -> list[SubscriptionRow]:
         """List the subscriptions again and redraw the rows; returns them."""
         subscriptions = self.api.list(transport=self.transport)
-        self.rows = [SubscriptionRow(s, self._renew, self._delete) for s in subscriptions]
-        header = w.HBox(children=[w.HTML(value=f"<b>{h}</b>", layout=w.Layout(width=width)) for h, width in
-                                  (("id", "90px"), ("status", "110px"), ("time left", "100px"),
-                                   ("event filters", "360px"))])
-        self._body.children = [header, *(row.widget for row in self.rows)] if self.rows else [
-            w.HTML(value="<i>no subscriptions</i>")]
+        old_rows, self.rows = self.rows, [SubscriptionRow(s, self._renew, self._delete) for s in subscriptions]
+        self._body.children = [self._header, *(row.widget for row in self.rows)] if self.rows else [self._empty]
+        for row in old_rows:  # their widgets are no longer shown
+            _close_tree(row.widget)
         return self.rows
+
+    def close(self) -> None:
+        """Close the table, its rows, and the parts not shown right now."""
+        for part in (self._header, self._empty):
+            _close_tree(part)
+        super().close()
 
     def row(self, subscription_id: str) -> SubscriptionRow:
         """The row of a subscription (its full id or the first 8 characters); KeyError if not shown."""

@@ -62,6 +62,7 @@ def test_redeliveries_and_refused_notifications_do_not_reach_the_feed() -> None:
 def test_a_closed_feed_stops_following_the_receiver(receiver: WebhookReceiver) -> None:
     feed = EventFeed(receiver)
     feed.close()
+    assert feed.comm is None and feed.header.comm is None and feed.table.comm is None
     assert _notify(receiver.url, "u-9", "/restapi/v1.0/account/~/extension/2253168021/presence", {}) == 200
     receiver.wait_for(1, timeout=5)
     second = EventFeed(receiver)  # a feed opened later sees only what arrives after it

@@ -124,3 +124,10 @@ def test_the_config_from_the_form_logs_in_to_a_real_simulator(sim: Simulator) ->
               if child not in (form.client_secret, form.jwt)]  # what the other widgets send to the browser
     assert not any(demo.client_secret in text or demo.jwt in text for text in synced)
     assert demo.jwt not in repr(form) and demo.client_secret not in form.status.value
+
+
+def test_close_closes_every_field() -> None:
+    form = CredentialsForm()
+    fields = list(form.children)
+    form.close()
+    assert form.comm is None and all(field.comm is None for field in fields)

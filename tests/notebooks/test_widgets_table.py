@@ -89,3 +89,15 @@ def test_repr_is_stable_across_runs(receiver: WebhookReceiver) -> None:
                 table.rows[0].renew_button.click()
                 reprs.append((repr(table), [repr(row) for row in table.rows]))
     assert reprs[0] == reprs[1]
+
+
+def test_refresh_and_close_release_the_widgets_they_drop(subs: Subscriptions, receiver: WebhookReceiver) -> None:
+    _two_webhooks(subs, receiver)
+    table = SubscriptionTable(subs)
+    old = table.rows[0]
+    assert old.renew_button.comm is not None
+    table.refresh()
+    assert old.renew_button.comm is None and old.widget.comm is None  # replaced rows are closed, not leaked
+    current = table.rows[0]
+    table.close()
+    assert current.delete_button.comm is None and table.status.comm is None and table.comm is None
