@@ -285,7 +285,8 @@ def summarize_event(event: WebhookEvent) -> tuple[str, str]:
 class SubscriptionRow:
     """One row of a :class:`SubscriptionTable`: the subscription and its renew and delete buttons."""
 
-    def __init__(self, subscription: Subscription, on_renew: Callable[[str], None], on_delete: Callable[[str], None]) -> None:
+    def __init__(self, subscription: Subscription, on_renew: Callable[[str], None],
+                 on_delete: Callable[[str], None]) -> None:
         self.subscription = subscription
         self.id: str = subscription.id
         self.renew_button = w.Button(description="Renew", icon="refresh", layout=w.Layout(width="90px"),

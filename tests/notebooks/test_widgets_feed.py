@@ -1,4 +1,4 @@
-"""EventFeed on a real WebhookReceiver: notifications over loopback HTTP (by hand and from a seeded Simulator) reach the feed."""
+"""EventFeed on a real WebhookReceiver: notifications over loopback HTTP, sent by hand or by a seeded Simulator."""
 from __future__ import annotations
 
 import json
