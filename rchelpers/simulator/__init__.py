@@ -43,8 +43,8 @@ blacklist_reactivation     None         modelled (2018 forum, "every 15 minutes"
 delivery_workers           4            guessed: delivery threads (one lane per address keeps order)
 =========================  ===========  ==============================================================
 
-Notifications (:mod:`.delivery`, :mod:`.reminders`, :mod:`.events`): ``sim.trigger(kind, **fields)``
-(or ``POST /_sim/events``) sends a sample event of the demo user (presence, message_store,
+Notifications (:mod:`.notifications` wires :mod:`.delivery`, :mod:`.reminders` and :mod:`.events`):
+``sim.trigger(kind, **fields)`` (or ``POST /_sim/events``) sends a sample event of the demo user (presence, message_store,
 instant_sms, extension_info, extension_list) to every Active WebHook filter it matches, as the
 envelope ``{uuid, event, timestamp, subscriptionId, ownerId, body}`` with ``Verification-Token``;
 failures are retried and blacklisted as above; renewal reminders run every ``reminder_job_interval``;
@@ -82,7 +82,8 @@ from typing import Any, Callable
 
 from rchelpers.simulator.checker import CheckReport, check_receiver
 from rchelpers.simulator.clock import ClockTicker, SimClock, iso
-from rchelpers.simulator.delivery import DeliveryAttempt, Notification, Notifications, TriggerResult
+from rchelpers.simulator.delivery import DeliveryAttempt, Notification
+from rchelpers.simulator.notifications import Notifications, TriggerResult
 from rchelpers.simulator.ratelimit import RateLimiter
 from rchelpers.simulator.server import Handler, Route, SimServer, api_routes, control_routes, route
 from rchelpers.simulator.state import EVENTS, IdSource, SimOptions, State, SubscriptionRecord
