@@ -9,6 +9,8 @@
 
 Refresh tokens are single use: a refresh stores the new pair in one step (and in the cache file,
 if any) under the manager's lock, so two threads never spend the same refresh token.
+A 429 from the token endpoint (the Auth group: 5 requests a minute on the real platform) is waited
+out as ``Retry-After`` asks, within the same bounds as ``RestClient`` (:class:`RetryAfterBudget`).
 Every repr, log line and error message shows tokens and secrets only through ``mask``.
 """
 from __future__ import annotations
@@ -30,7 +32,8 @@ from rchelpers.config import Config
 from rchelpers.errors import ApiError, AuthError, ConfigError, RateLimitError
 from rchelpers.masking import mask
 
-__all__ = ["TokenInfo", "TokenManager", "JWT_GRANT", "TOKEN_PATH", "REVOKE_PATH", "error_from_response"]
+__all__ = ["TokenInfo", "TokenManager", "RetryAfterBudget", "JWT_GRANT", "TOKEN_PATH", "REVOKE_PATH",
+           "error_from_response", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ REVOKE_PATH = "/restapi/oauth/revoke"
 DEFAULT_TIMEOUT = (3.05, 30.0)
 #: The platform's advice when a 429 carries no Retry-After header.
 DEFAULT_RETRY_AFTER = 30.0
+#: Default bounds on waiting out 429 answers in one call: seconds in total, and retries.
+DEFAULT_MAX_RATE_LIMIT_WAIT = 60.0
+DEFAULT_MAX_RETRIES = 3
 _CACHE_SUFFIX = ".token.json"
 
 
@@ -111,6 +117,9 @@ class TokenManager:
     refresh is refused and it logs in again with the JWT (logged as a warning).
     ``clock``: epoch seconds used for expiry (``time.time``; on the simulator pass ``sim.clock.now`` so
     that expiry follows simulated time).
+    ``max_rate_limit_wait`` / ``max_retries``: a login or refresh answered 429 is sent again after the
+    ``Retry-After`` wait, at most this many seconds in total and this many times (as ``RestClient``);
+    past either bound it raises RateLimitError. Other threads wait on the lock meanwhile.
     """
 
     def __init__(
@@ -122,6 +131,8 @@ class TokenManager:
         refresh_margin: float = 60.0,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.time,
+        max_rate_limit_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
         if config.server_url is None:
             raise ConfigError(
@@ -130,12 +141,15 @@ class TokenManager:
             )
         if refresh_margin < 0:
             raise ValueError(f"refresh_margin must be >= 0 seconds, got {refresh_margin!r}")
+        RetryAfterBudget(max_rate_limit_wait, max_retries)  # checks the bounds now, not at the first 429
         self.config = config
         self.session = session if session is not None else requests.Session()
         self._owns_session = session is None
         self.refresh_margin = float(refresh_margin)
         self.timeout = timeout
         self.clock = clock
+        self.max_rate_limit_wait = float(max_rate_limit_wait)
+        self.max_retries = int(max_retries)
         self.cache_path = _check_cache_path(cache_path)
         self._lock = threading.RLock()
         self._token: TokenInfo | None = None
@@ -190,14 +204,20 @@ class TokenManager:
 
     # --- grants ----------------------------------------------------------------------------------
     def login(self) -> TokenInfo:
-        """Run the JWT bearer grant and store the new pair; raises AuthError with the OAU code on refusal."""
+        """Run the JWT bearer grant and store the new pair; raises AuthError with the OAU code on refusal.
+
+        A 429 is waited out within ``max_rate_limit_wait``/``max_retries``, then RateLimitError.
+        """
         with self._lock:
             token = self._grant({"grant_type": JWT_GRANT, "assertion": self.config.jwt}, "jwt-bearer")
             self._store(token)
             return token
 
     def refresh(self) -> TokenInfo:
-        """Spend the refresh token for a new pair (single use), stored at once; AuthError if refused."""
+        """Spend the refresh token for a new pair (single use), stored at once; AuthError if refused.
+
+        A 429 is waited out like :meth:`login`'s (the refused request did not spend the refresh token).
+        """
         with self._lock:
             token = self._token
             if token is None or not token.refresh_token:
@@ -298,14 +318,21 @@ class TokenManager:
 
     def _grant(self, form: dict[str, str], grant_name: str) -> TokenInfo:
         url = self.config.server_url + TOKEN_PATH
-        started = self.clock()
-        response = self.session.post(
-            url,
-            data=form,
-            auth=self._client_auth(),
-            headers={"Accept": "application/json"},
-            timeout=self.timeout,
-        )
+        budget = RetryAfterBudget(self.max_rate_limit_wait, self.max_retries)
+        while True:
+            started = self.clock()
+            response = self.session.post(
+                url,
+                data=form,
+                auth=self._client_auth(),
+                headers={"Accept": "application/json"},
+                timeout=self.timeout,
+            )
+            if response.status_code != 429:
+                break
+            error = error_from_response(response, "POST")
+            assert isinstance(error, RateLimitError)
+            budget.wait(error, f"POST {TOKEN_PATH} grant={grant_name}")
         if not response.ok:
             error = error_from_response(response, "POST")
             log.warning("POST %s grant=%s -> HTTP %s %s: %s", TOKEN_PATH, grant_name, response.status_code, error.error_code, error.message)
@@ -428,6 +455,61 @@ def error_from_response(response: requests.Response, method: str) -> ApiError:
     if isinstance(error, RateLimitError):
         error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
     return error
+
+
+class RetryAfterBudget:
+    """The bounded wait of one call on 429 answers: ``max_wait`` seconds in total, ``max_retries`` retries.
+
+    Make one per call; on each 429, :meth:`wait` sleeps as its ``Retry-After`` asks (``DEFAULT_RETRY_AFTER``
+    when it says nothing) and the caller sends the request again. Past either bound, :meth:`wait` raises
+    the RateLimitError instead, its message saying how long was waited and when to try again.
+    """
+
+    def __init__(
+        self,
+        max_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        *,
+        logger: logging.Logger = log,
+    ) -> None:
+        if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or not 0 <= max_wait < float("inf"):
+            raise ValueError(f"max_rate_limit_wait must be a number of seconds >= 0, got {max_wait!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        self.max_wait = float(max_wait)
+        self.max_retries = max_retries
+        self.logger = logger
+        #: Seconds slept so far, and retries granted so far.
+        self.waited = 0.0
+        self.retries = 0
+
+    def wait(self, error: RateLimitError, what: str) -> None:
+        """Sleep out ``error``'s ``Retry-After`` and count it, or raise RateLimitError past the bounds.
+
+        ``what`` names the request in the log lines (e.g. ``"POST /restapi/oauth/token"``): no secrets.
+        """
+        delay = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER
+        if self.retries >= self.max_retries or self.waited + delay > self.max_wait:
+            self.logger.warning(
+                "%s -> 429 %s: giving up after %d retries and %.1f s of waiting (Retry-After %.1f s)",
+                what, error.error_code, self.retries, self.waited, delay,
+            )
+            given_up = RateLimitError(
+                error.status,
+                error.error_code,
+                f"{error.message}; gave up after {self.retries} retries and {self.waited:.0f} s of waiting "
+                f"(at most {self.max_retries} retries and {self.max_wait:.0f} s): try again in {delay:.0f} s",
+                error.parameter_name, error.body, error.method, error.url,
+            )
+            given_up.retry_after = error.retry_after
+            raise given_up
+        self.logger.info(
+            "%s -> 429 %s: waiting %.1f s as Retry-After asks (retry %d of at most %d)",
+            what, error.error_code, delay, self.retries + 1, self.max_retries,
+        )
+        time.sleep(delay)
+        self.waited += delay
+        self.retries += 1
 
 
 def parse_retry_after(value: str | None) -> float | None:

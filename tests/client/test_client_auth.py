@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import stat
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
 
 from rchelpers.auth import TokenManager
 from rchelpers.config import Config
-from rchelpers.errors import AuthError, ConfigError
+from rchelpers.errors import AuthError, ConfigError, RateLimitError
 from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator
 
@@ -250,3 +251,98 @@ def test_no_secret_in_any_client_log_line(sim: Simulator, config: Config, tmp_pa
         secrets += [token.access_token, token.refresh_token]
     assert_masked(text, *secrets)
     assert_masked(client_log.text, *secrets)  # every logger, the simulator's and urllib3's included
+
+
+# --- 429 from the token endpoint: waited out as Retry-After asks, within bounds ------------------------
+
+@pytest.fixture
+def auth_limited_sim() -> Iterator[Callable[..., Simulator]]:
+    """Factory ``auth_limited_sim(auth=(limit, window_s, penalty_s), clock_speed=...)``: a seeded simulator
+    whose only rate limit that matters is a tiny Auth group; every one started is stopped."""
+    started: list[Simulator] = []
+
+    def factory(auth: tuple[int, float, float], clock_speed: float = 0.0) -> Simulator:
+        sim = Simulator(seed=11, clock_speed=clock_speed, rate_limits={"Auth": auth}).start()
+        started.append(sim)
+        return sim
+
+    yield factory
+    for sim in started:
+        sim.stop()
+
+
+def auth_log(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "rchelpers.auth" and r.levelno == level]
+
+
+def test_login_and_refresh_wait_out_a_429(auth_limited_sim: Callable[..., Simulator],
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    # 1 token request per second, Retry-After 1 s, on a clock that flows with real time: about 2 s in all.
+    sim = auth_limited_sim(auth=(1, 1.0, 1.0), clock_speed=1.0)
+    caplog.set_level(logging.INFO)
+    config = Config.from_mapping(sim.credentials.as_env(), source="simulator")
+    with TokenManager(config, clock=sim.clock.now) as first, TokenManager(config, clock=sim.clock.now) as second:
+        old = first.login()
+        new = first.refresh()  # 429 at once: the refused request did not spend the refresh token
+        assert new.access_token != old.access_token
+        assert raw_get(sim, new.access_token).status_code == 200
+        other = second.login()  # 429 again, then logged in
+        assert raw_get(sim, other.access_token).status_code == 200
+    waits = auth_log(caplog, logging.INFO)
+    assert any(m.startswith("POST /restapi/oauth/token grant=refresh_token -> 429 CMN-301: waiting 1.0 s as Retry-After asks")
+               for m in waits), waits
+    assert any(m.startswith("POST /restapi/oauth/token grant=jwt-bearer -> 429 CMN-301: waiting 1.0 s") for m in waits), waits
+    assert not auth_log(caplog, logging.WARNING)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (config.client_secret, config.jwt, old.access_token, old.refresh_token, new.access_token, other.access_token):
+        assert secret and secret[:12] not in text
+
+
+def test_429_past_the_wait_budget_raises_at_once(auth_limited_sim: Callable[..., Simulator],
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    sim = auth_limited_sim(auth=(1, 60.0, 60.0))  # frozen clock: Retry-After 60 s, never over by itself
+    config = Config.from_mapping(sim.credentials.as_env(), source="simulator")
+    with TokenManager(config, clock=sim.clock.now, max_rate_limit_wait=5) as tokens:
+        held = tokens.login()
+        with pytest.raises(RateLimitError) as info:
+            tokens.refresh()  # Retry-After 60 s > 5 s budget: no sleep at all
+    error = info.value
+    assert (error.status, error.error_code, error.retry_after) == (429, "CMN-301", 60.0)
+    assert "gave up after 0 retries and 0 s of waiting (at most 3 retries and 5 s): try again in 60 s" in str(error)
+    assert tokens.token == held  # the pair already held is kept, and still works
+    assert raw_get(sim, held.access_token).status_code == 200
+    assert any("giving up after 0 retries" in m for m in auth_log(caplog, logging.WARNING))
+
+
+def test_429_past_the_retry_count_raises_after_waiting(auth_limited_sim: Callable[..., Simulator],
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    # Frozen clock: the 1 s penalty never ends, so the one retry allowed is refused too (about 1 s).
+    sim = auth_limited_sim(auth=(1, 60.0, 1.0))
+    caplog.set_level(logging.INFO)
+    config = Config.from_mapping(sim.credentials.as_env(), source="simulator")
+    TokenManager(config, clock=sim.clock.now).login()
+    with TokenManager(config, clock=sim.clock.now, max_retries=1) as tokens:
+        with pytest.raises(RateLimitError) as info:
+            tokens.login()
+        assert not tokens.is_logged_in
+    assert info.value.retry_after == 1.0
+    assert "gave up after 1 retries and 1 s of waiting (at most 1 retries and 60 s): try again in 1 s" in str(info.value)
+    assert len([m for m in auth_log(caplog, logging.INFO) if "waiting 1.0 s as Retry-After asks (retry 1 of at most 1)" in m]) == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("max_rate_limit_wait", -1, "max_rate_limit_wait must be a number of seconds >= 0"),
+        ("max_rate_limit_wait", float("nan"), "max_rate_limit_wait must be a number of seconds >= 0"),
+        ("max_rate_limit_wait", float("inf"), "max_rate_limit_wait must be a number of seconds >= 0"),
+        ("max_rate_limit_wait", "60", "max_rate_limit_wait must be a number of seconds >= 0"),
+        ("max_retries", -1, "max_retries must be an integer >= 0"),
+        ("max_retries", 1.5, "max_retries must be an integer >= 0"),
+        ("max_retries", True, "max_retries must be an integer >= 0"),
+    ],
+)
+def test_bad_rate_limit_bounds_are_refused(option: str, value: Any, message: str) -> None:
+    config = Config("http://127.0.0.1:9", "client-id", "client-secret", "a.jwt.value")  # never contacted
+    with pytest.raises(ValueError, match=message):
+        TokenManager(config, **{option: value})
