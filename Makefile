@@ -20,14 +20,18 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 lab: venv
-	@echo "Opening the tutorial on the embedded RingCentral platform: notebooks/01_token_setup.ipynb"
-	$(BIN)/jupyter lab --no-browser --port $(LAB_PORT) $(ROOT_FLAG) --notebook-dir=notebooks
+	@echo "Opening the tutorial (notebooks/01_token_setup.ipynb) on the embedded RingCentral platform; Ctrl-C stops JupyterLab."
+	cd notebooks && ../$(BIN)/jupyter lab --port $(LAB_PORT) $(ROOT_FLAG) 01_token_setup.ipynb
+
+# The regression run always targets the embedded platform (the stored outputs are its), even where
+# a .env or the environment holds real credentials.
+HERMETIC := env -u RC_SERVER_URL -u RC_CLIENT_ID -u RC_CLIENT_SECRET -u RC_JWT -u NGROK_AUTHTOKEN RC_ENV_FILE=
 
 test: venv
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-current-env
+	$(HERMETIC) $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-current-env
 
 notebooks: venv
-	$(BIN)/python scripts/refresh_notebooks.py
+	$(HERMETIC) $(BIN)/python scripts/refresh_notebooks.py
 
 bench: venv
 	$(BIN)/python -m benchmarks.receiver
