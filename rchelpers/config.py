@@ -7,6 +7,10 @@ Four variables, as in ``.env.example``::
     RC_CLIENT_SECRET  the app's client secret
     RC_JWT            the user's JWT credential
 
+and one that says where they are kept::
+
+    RC_ENV_FILE       the env file to read instead of .env; empty: read no file (the environment only)
+
 No ``RC_SERVER_URL`` means "use the embedded simulator": :meth:`Config.from_env` then returns a
 config whose ``server_url`` is ``None``; the caller starts a simulator and builds the real config from
 its credentials::
@@ -31,11 +35,13 @@ from dotenv import dotenv_values
 from rchelpers.errors import ConfigError
 from rchelpers.masking import mask
 
-__all__ = ["Config", "DEFAULT_ENV_FILE", "ENV_VARS", "is_loopback_url", "is_local_host"]
+__all__ = ["Config", "DEFAULT_ENV_FILE", "ENV_FILE_VAR", "ENV_VARS", "is_loopback_url", "is_local_host"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENV_FILE = ".env"
+#: Names the env file that :meth:`Config.from_env` reads instead of the default; empty: no file is read.
+ENV_FILE_VAR = "RC_ENV_FILE"
 
 #: The variables read by :meth:`Config.from_env`, in the order they are reported.
 ENV_VARS = ("RC_SERVER_URL", "RC_CLIENT_ID", "RC_CLIENT_SECRET", "RC_JWT")
@@ -88,13 +94,31 @@ class Config:
         ``pyproject.toml``), so a notebook started in ``notebooks/`` finds the project's ``.env``.
         The default ``.env`` may be absent; any other ``env_file`` that does not exist is an error.
         Pass ``env_file=None`` to read the environment only.
+
+        ``RC_ENV_FILE`` (in ``environ``) replaces the default ``.env``: set to a file name, that file
+        is read instead (a relative name is looked up as above, and it must exist); set to the empty
+        string (or only spaces), no file is read, so a machine whose ``.env`` holds real credentials
+        still gets the embedded simulator (as ``make test`` does). An ``env_file`` argument other
+        than the default wins over ``RC_ENV_FILE``.
         """
         environ = os.environ if environ is None else environ
         values: dict[str, str] = {}
         sources: list[str] = []
+        named_by_variable = False
+        if env_file is not None and os.fspath(env_file) == DEFAULT_ENV_FILE and environ.get(ENV_FILE_VAR) is not None:
+            env_file = environ[ENV_FILE_VAR] if environ[ENV_FILE_VAR].strip() else None
+            named_by_variable = env_file is not None
+            log.debug("%s=%r: %s", ENV_FILE_VAR, env_file or "", f"reading {env_file}" if env_file else "no env file read")
         if env_file is not None:
             path = _find_env_file(Path(env_file))
             if path is None:
+                if named_by_variable:
+                    raise ConfigError(
+                        f"{ENV_FILE_VAR} names the env file {os.fspath(env_file)!r}, which does not exist or is not a "
+                        f"file (relative names are looked up from {Path.cwd()} up to the project root): fix the name, "
+                        f"create the file (copy .env.example), set {ENV_FILE_VAR}= (empty) to read the environment "
+                        f"only, or unset {ENV_FILE_VAR} to read {DEFAULT_ENV_FILE}."
+                    )
                 if os.fspath(env_file) != DEFAULT_ENV_FILE:
                     raise ConfigError(
                         f"The env file {os.fspath(env_file)!r} does not exist: create it (copy .env.example) "

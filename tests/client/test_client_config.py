@@ -176,3 +176,52 @@ def test_loopback_url_detection() -> None:
     assert is_loopback_url("http://[::1]:8000/x")
     assert not is_loopback_url("http://10.0.0.1:8000/x")
     assert not is_loopback_url("https://platform.ringcentral.com")
+
+
+# --- RC_ENV_FILE: which env file is read (empty: none, so `make test` stays on the simulator) ---------
+
+LOOPBACK = {**GOOD, "RC_SERVER_URL": "http://127.0.0.1:8123", "RC_JWT": "other.jwt.value"}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root whose .env holds real-looking credentials; the current directory is its notebooks/ folder."""
+    (tmp_path / "pyproject.toml").write_text("")
+    write_env(tmp_path / ".env", GOOD)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    return tmp_path
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_empty_env_file_variable_reads_no_file(project: Path, value: str) -> None:
+    config = Config.from_env(environ={"RC_ENV_FILE": value})
+    assert config.uses_simulator  # the .env with real credentials was not read
+    assert config.source == "defaults"
+    with_env = Config.from_env(environ={"RC_ENV_FILE": value, **LOOPBACK})
+    assert with_env.jwt == "other.jwt.value" and with_env.source == "environment"  # the environment still counts
+
+
+def test_env_file_variable_names_the_file_to_read(project: Path) -> None:
+    other = write_env(project / "loopback.env", LOOPBACK)
+    relative = Config.from_env(environ={"RC_ENV_FILE": "loopback.env"})  # found from notebooks/ like .env
+    assert (relative.server_url, relative.jwt) == ("http://127.0.0.1:8123", "other.jwt.value")
+    assert relative.source == str(other)
+    absolute = Config.from_env(environ={"RC_ENV_FILE": str(other)})
+    assert absolute == relative
+    assert Config.from_env(environ={}).jwt == JWT  # unset: the default .env, as before
+
+
+def test_env_file_argument_wins_over_the_variable(project: Path) -> None:
+    write_env(project / "loopback.env", LOOPBACK)
+    assert Config.from_env(env_file=project / ".env", environ={"RC_ENV_FILE": "loopback.env"}).jwt == JWT
+    assert Config.from_env(env_file=None, environ={"RC_ENV_FILE": "loopback.env"}).uses_simulator
+
+
+def test_env_file_variable_naming_a_missing_file_is_an_error(project: Path) -> None:
+    for value in ("nope.env", str(project / "nope.env"), str(project)):  # the last one is a folder
+        with pytest.raises(ConfigError) as info:
+            Config.from_env(environ={"RC_ENV_FILE": value})
+        message = str(info.value)
+        assert f"RC_ENV_FILE names the env file {value!r}, which does not exist or is not a file" in message
+        assert "set RC_ENV_FILE= (empty) to read the environment only, or unset RC_ENV_FILE to read .env" in message
