@@ -108,7 +108,7 @@ class Config:
         if env_file is not None and os.fspath(env_file) == DEFAULT_ENV_FILE and environ.get(ENV_FILE_VAR) is not None:
             env_file = environ[ENV_FILE_VAR] if environ[ENV_FILE_VAR].strip() else None
             named_by_variable = env_file is not None
-            log.debug("%s=%r: %s", ENV_FILE_VAR, env_file or "", f"reading {env_file}" if env_file else "no env file read")
+            log.debug("%s is set: %s", ENV_FILE_VAR, f"reading {env_file}" if env_file else "empty, no env file read")
         if env_file is not None:
             path = _find_env_file(Path(env_file))
             if path is None:
