@@ -1,21 +1,34 @@
-"""Shared fixtures: stand-in webhook servers on loopback for handshake and delivery tests.
+"""Shared fixtures: stand-in webhooks, seeded simulators and the client objects built on them.
 
 ``webhook_server(mode="echo")`` starts a tiny threaded HTTP server on 127.0.0.1 that plays one
 behaviour of a webhook receiver and records every request; the fixture stops every server it made.
-``unreachable_url`` is a loopback URL on a port that was bound and then closed.
+``hook`` is one that passes the handshake. ``unreachable_url`` is a loopback URL on a port that was
+bound and then closed.
+
+``make_sim(**options)`` starts a :class:`Simulator` with ``sim_options`` updated by ``options`` and stops
+it at teardown; ``sim`` is one made with ``sim_options`` alone. A folder's conftest overrides the
+``sim_options`` fixture to choose its seed and options. ``config``, ``tokens``, ``client`` and ``subs``
+are the client objects on ``sim``, built the way a notebook does; the simulator's clock is handed to
+the TokenManager (``clock=sim.clock.now``) so that token expiry follows simulated time.
 """
 from __future__ import annotations
 
 import socket
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
+from rchelpers.auth import TokenManager
+from rchelpers.config import Config
+from rchelpers.rest import RestClient
+from rchelpers.simulator import Simulator
+from rchelpers.subscriptions import Subscriptions
 from webhook_stub import WEBHOOK_MODES, RecordedRequest, StubWebhook
 
 __all__ = ["WEBHOOK_MODES", "RecordedRequest", "StubWebhook", "unreachable_url", "webhook_server"]
 
 
+# --- stand-in webhooks ---------------------------------------------------------------------------------
 @pytest.fixture
 def webhook_server() -> Iterator[Callable[..., StubWebhook]]:
     """Factory ``webhook_server(mode="echo", delay=1.0, path="/webhook") -> StubWebhook``; all are stopped at teardown."""
@@ -32,6 +45,12 @@ def webhook_server() -> Iterator[Callable[..., StubWebhook]]:
 
 
 @pytest.fixture
+def hook(webhook_server: Callable[..., StubWebhook]) -> StubWebhook:
+    """A stand-in webhook on loopback that passes the Validation-Token handshake."""
+    return webhook_server("echo")
+
+
+@pytest.fixture
 def unreachable_url() -> str:
     """A loopback URL whose port was bound and then closed, so nothing listens there."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -39,3 +58,60 @@ def unreachable_url() -> str:
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}/webhook"
+
+
+# --- simulators ----------------------------------------------------------------------------------------
+@pytest.fixture
+def sim_options() -> dict[str, Any]:
+    """The Simulator options ``make_sim`` and ``sim`` start from: seeded (frozen clock at 2026-01-01), no rate
+    limits. A folder's conftest overrides this fixture to choose others."""
+    return {"seed": 7, "rate_limits": None}
+
+
+@pytest.fixture
+def make_sim(sim_options: dict[str, Any]) -> Iterator[Callable[..., Simulator]]:
+    """Factory ``make_sim(**options) -> Simulator``: started with ``sim_options`` updated by ``options``; all are
+    stopped at teardown."""
+    started: list[Simulator] = []
+
+    def factory(**options: Any) -> Simulator:
+        sim = Simulator(**{**sim_options, **options}).start()
+        started.append(sim)
+        return sim
+
+    yield factory
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def sim(make_sim: Callable[..., Simulator]) -> Simulator:
+    """A started Simulator with the folder's ``sim_options``."""
+    return make_sim()
+
+
+# --- the client on a simulator -------------------------------------------------------------------------
+@pytest.fixture
+def config(sim: Simulator) -> Config:
+    """The config for ``sim``'s demo app, built the way a notebook does."""
+    return Config.from_mapping(sim.credentials.as_env(), source="simulator")
+
+
+@pytest.fixture
+def tokens(sim: Simulator, config: Config) -> Iterator[TokenManager]:
+    """A TokenManager on ``sim`` whose expiry follows the simulated clock (not logged in yet)."""
+    manager = TokenManager(config, clock=sim.clock.now)
+    yield manager
+    manager.close()
+
+
+@pytest.fixture
+def client(tokens: TokenManager) -> RestClient:
+    """A RestClient using ``tokens``."""
+    return RestClient(tokens)
+
+
+@pytest.fixture
+def subs(client: RestClient) -> Subscriptions:
+    """Subscription helpers on ``client``."""
+    return Subscriptions(client)

@@ -1,77 +1,22 @@
-"""Fixtures for the client tests: a seeded simulator on loopback and the client objects built on it.
+"""Fixtures for the client tests: the simulator's options, and log and masking checks.
 
-The client meets the simulator only over HTTP; the simulator's clock is handed to the TokenManager
-(``clock=sim.clock.now``) so that token expiry follows simulated time.
+``sim``, ``make_sim``, ``config``, ``tokens``, ``client``, ``subs`` and ``hook`` come from ``tests/conftest.py``;
+the client meets the simulator only over HTTP.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
-
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config
-from rchelpers.rest import RestClient
-from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import Subscriptions
 
 CLIENT_LOGGERS = ("rchelpers.config", "rchelpers.auth", "rchelpers.rest", "rchelpers.subscriptions")
 
 
 @pytest.fixture
-def make_sim() -> Iterator[Callable[..., Simulator]]:
-    """Factory ``make_sim(**options) -> Simulator`` (seeded, frozen clock, no rate limits unless given); all are stopped."""
-    started: list[Simulator] = []
-
-    def factory(**options: Any) -> Simulator:
-        options.setdefault("seed", 11)
-        options.setdefault("rate_limits", None)
-        sim = Simulator(**options).start()
-        started.append(sim)
-        return sim
-
-    yield factory
-    for sim in started:
-        sim.stop()
-
-
-@pytest.fixture
-def sim(make_sim: Callable[..., Simulator]) -> Simulator:
-    """A seeded simulator: frozen clock at 2026-01-01T00:00:00Z, rate limits off."""
-    return make_sim()
-
-
-@pytest.fixture
-def config(sim: Simulator) -> Config:
-    """The config for ``sim``'s demo app, built the way a notebook does."""
-    return Config.from_mapping(sim.credentials.as_env(), source="simulator")
-
-
-@pytest.fixture
-def tokens(sim: Simulator, config: Config) -> Iterator[TokenManager]:
-    """A TokenManager on ``sim`` whose expiry follows the simulated clock (not logged in yet)."""
-    manager = TokenManager(config, clock=sim.clock.now)
-    yield manager
-    manager.close()
-
-
-@pytest.fixture
-def client(tokens: TokenManager) -> RestClient:
-    """A RestClient using ``tokens``."""
-    return RestClient(tokens)
-
-
-@pytest.fixture
-def subs(client: RestClient) -> Subscriptions:
-    """Subscription helpers on ``client``."""
-    return Subscriptions(client)
-
-
-@pytest.fixture
-def hook(webhook_server: Any) -> Any:
-    """A stand-in webhook on loopback that passes the Validation-Token handshake."""
-    return webhook_server("echo")
+def sim_options() -> dict[str, Any]:
+    """A seeded simulator (frozen clock at 2026-01-01T00:00:00Z), rate limits off unless a test gives them."""
+    return {"seed": 11, "rate_limits": None}
 
 
 @pytest.fixture

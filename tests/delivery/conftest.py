@@ -4,16 +4,22 @@
 interfaces the delivery engine and the reminder job read (``SubscriptionAccess``, ``ReminderSource``),
 so those two can be exercised over real HTTP before and apart from the full Simulator.
 ``engine`` is a started :class:`DeliveryEngine` on a frozen clock with short timeouts.
-The stand-in webhooks (``webhook_server``, ``unreachable_url``) come from ``tests/conftest.py``.
+The stand-in webhooks (``webhook_server``, ``unreachable_url``) and ``make_sim``/``sim`` (with this folder's
+``sim_options``) come from ``tests/conftest.py``.
 """
 from __future__ import annotations
 
+import base64
+import http.client
+import json
 import threading
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Callable, Iterator
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from rchelpers.simulator import Simulator
 from rchelpers.simulator.clock import SimClock
 from rchelpers.simulator.delivery import DeliveryEngine, DeliveryTarget
 from rchelpers.simulator.reminders import ReminderSubject
@@ -102,14 +108,6 @@ def engine(clock: SimClock, registry: Registry) -> Iterator[DeliveryEngine]:
 
 
 # --- the full Simulator over HTTP ------------------------------------------------------------------
-import base64  # noqa: E402
-import http.client  # noqa: E402
-import json  # noqa: E402
-from typing import Any, Callable  # noqa: E402
-from urllib.parse import urlencode, urlsplit  # noqa: E402
-
-from rchelpers.simulator import Simulator  # noqa: E402
-
 SUBSCRIPTION = "/restapi/v1.0/subscription"
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
 
@@ -161,27 +159,9 @@ class Api:
 
 
 @pytest.fixture
-def make_sim() -> Iterator[Callable[..., Simulator]]:
-    """Factory ``make_sim(**options)``: a started, seeded (frozen clock) Simulator; all stopped at teardown."""
-    made: list[Simulator] = []
-
-    def factory(**options: Any) -> Simulator:
-        options.setdefault("seed", 4)
-        options.setdefault("delivery_timeout", 0.5)
-        options.setdefault("rate_limits", None)
-        sim = Simulator(**options).start()
-        made.append(sim)
-        return sim
-
-    yield factory
-    for sim in made:
-        sim.stop()
-
-
-@pytest.fixture
-def sim(make_sim: Callable[..., Simulator]) -> Simulator:
-    """A started seeded Simulator with a 0.5 s delivery time limit."""
-    return make_sim()
+def sim_options() -> dict[str, Any]:
+    """A seeded Simulator (frozen clock) with a 0.5 s delivery time limit and no rate limits."""
+    return {"seed": 4, "delivery_timeout": 0.5, "rate_limits": None}
 
 
 @pytest.fixture

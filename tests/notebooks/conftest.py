@@ -1,41 +1,21 @@
-"""Fixtures for the widget tests: a seeded Simulator, a client logged in to it, and a real receiver.
+"""Fixtures for the widget tests: the simulator's options and a real receiver.
 
+``sim``, ``client`` and ``subs`` (a client logged in to ``sim``) come from ``tests/conftest.py``.
 Everything runs on loopback; every fixture stops what it started.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config
 from rchelpers.receiver import WebhookReceiver
-from rchelpers.rest import RestClient
-from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import Subscriptions
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    """A seeded simulator: frozen clock at 2026-01-01T00:00:00Z, reproducible ids."""
-    with Simulator(seed=5) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def client(sim: Simulator) -> Iterator[RestClient]:
-    """A REST client on the simulator whose token expiry follows the simulated clock."""
-    tokens = TokenManager(Config.from_mapping(sim.credentials.as_env()), clock=sim.clock.now)
-    with RestClient(tokens) as rest:
-        yield rest
-    tokens.close()
-
-
-@pytest.fixture
-def subs(client: RestClient) -> Subscriptions:
-    """The subscription helpers on that client."""
-    return Subscriptions(client)
+def sim_options() -> dict[str, Any]:
+    """A seeded simulator: frozen clock at 2026-01-01T00:00:00Z, reproducible ids, the platform's rate limits."""
+    return {"seed": 5}
 
 
 @pytest.fixture

@@ -1,19 +1,16 @@
-"""Fixtures for the simulator tests: a running simulator and a logged-in raw-HTTP client for it."""
+"""Fixtures for the simulator tests: a logged-in raw-HTTP client of ``sim``.
+
+``sim`` (seeded, frozen clock at 2026-01-01, no rate limits: the default ``sim_options``), ``make_sim``
+and ``hook`` come from ``tests/conftest.py``.
+"""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from rchelpers.simulator import Simulator
 from sim_helpers import Api
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    """A seeded simulator (frozen clock at 2026-01-01) without rate limits."""
-    with Simulator(seed=7, rate_limits=None) as running:
-        yield running
 
 
 @pytest.fixture
@@ -23,9 +20,3 @@ def api(sim: Simulator) -> Iterator[Api]:
     client.login()
     yield client
     client.close()
-
-
-@pytest.fixture
-def hook(webhook_server: Any) -> Any:
-    """A webhook that passes the handshake."""
-    return webhook_server("echo")
