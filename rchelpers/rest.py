@@ -17,7 +17,14 @@ from typing import Any
 
 import requests
 
-from rchelpers.auth import DEFAULT_RETRY_AFTER, DEFAULT_TIMEOUT, TokenManager, error_from_response
+from rchelpers.auth import (
+    DEFAULT_MAX_RATE_LIMIT_WAIT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    RetryAfterBudget,
+    TokenManager,
+    error_from_response,
+)
 from rchelpers.config import Config
 from rchelpers.errors import ApiError, RateLimitError
 
@@ -46,11 +53,10 @@ class RestClient:
         *,
         session: requests.Session | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-        max_rate_limit_wait: float = 60.0,
-        max_retries: int = 3,
+        max_rate_limit_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
-        if max_rate_limit_wait < 0 or max_retries < 0:
-            raise ValueError("max_rate_limit_wait and max_retries must be >= 0")
+        RetryAfterBudget(max_rate_limit_wait, max_retries)  # refuses bad bounds now, not at the first 429
         if isinstance(config_or_token_manager, TokenManager):
             self.tokens = config_or_token_manager
             self._owns_tokens = False
@@ -104,8 +110,7 @@ class RestClient:
         """
         method = method.upper()
         url = self.url_for(path)
-        waited = 0.0
-        retries = 0
+        budget = RetryAfterBudget(self.max_rate_limit_wait, self.max_retries, logger=log)
         refreshed = False
         while True:
             access_token = self.tokens.access_token
@@ -117,17 +122,7 @@ class RestClient:
             if response.status_code == 429:
                 error = error_from_response(response, method)
                 assert isinstance(error, RateLimitError)
-                delay = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER
-                if retries >= self.max_retries or waited + delay > self.max_rate_limit_wait:
-                    log.warning(
-                        "%s %s -> 429 %s: giving up after %d retries and %.1f s of waiting (Retry-After %.1f s)",
-                        method, url, error.error_code, retries, waited, delay,
-                    )
-                    raise error
-                log.info("%s %s -> 429 %s: waiting %.1f s as Retry-After asks", method, url, error.error_code, delay)
-                time.sleep(delay)
-                waited += delay
-                retries += 1
+                budget.wait(error, f"{method} {url}")  # sleeps as Retry-After asks, or raises past the bounds
                 continue
             if not response.ok:
                 error = error_from_response(response, method)
