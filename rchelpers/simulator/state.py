@@ -7,6 +7,7 @@ anything, so a rejected request never alters the state. Listeners registered wit
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import math
@@ -16,7 +17,7 @@ import string
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from rchelpers.simulator.clock import Job, SimClock, iso
 from rchelpers.simulator.errors import ApiError, cannot_parse, invalid_parameter, missing_parameter, not_found
@@ -273,6 +274,18 @@ class State:
                 record.expiry_job.cancel()
         return [("expired", r) for r in gone]
 
+    @contextlib.contextmanager
+    def _purged_and_locked(self) -> Iterator[list[tuple[str, SubscriptionRecord]]]:
+        """Hold the lock with expired subscriptions purged; yields the list of changes, which the block may
+        add to, and tells the listeners about them once the lock is released (also when the block raises)."""
+        changes: list[tuple[str, SubscriptionRecord]] = []
+        try:
+            with self.lock:
+                changes.extend(self._purge_locked())
+                yield changes
+        finally:
+            self._notify(changes)
+
     def purge_expired(self) -> int:
         """Remove every subscription whose expiration time has passed; returns how many."""
         with self.lock:
@@ -295,23 +308,13 @@ class State:
 
     def list_subscriptions(self, user: User, client_id: str) -> list[SubscriptionRecord]:
         """The user's subscriptions made by this app, oldest first (expired ones purged first)."""
-        changes: list[tuple[str, SubscriptionRecord]] = []
-        try:
-            with self.lock:
-                changes = self._purge_locked()
-                return [r for r in self.subscriptions.values() if r.owner == user.owner and r.client_id == client_id]
-        finally:
-            self._notify(changes)
+        with self._purged_and_locked():
+            return [r for r in self.subscriptions.values() if r.owner == user.owner and r.client_id == client_id]
 
     def get_subscription(self, user: User, client_id: str, subscription_id: str) -> SubscriptionRecord:
         """One subscription of the user and app, or 404 CMN-102."""
-        changes: list[tuple[str, SubscriptionRecord]] = []
-        try:
-            with self.lock:
-                changes = self._purge_locked()
-                return self._find_locked(user, client_id, subscription_id)
-        finally:
-            self._notify(changes)
+        with self._purged_and_locked():
+            return self._find_locked(user, client_id, subscription_id)
 
     # --- creating ---------------------------------------------------------------------------------
     def create_subscription(self, user: User, client_id: str, body: object) -> SubscriptionRecord:
@@ -348,23 +351,18 @@ class State:
         if error is not None:
             log.info("handshake with %s failed: %s (%s)", address, error.code, result.detail or result.status)
             raise error
-        changes: list[tuple[str, SubscriptionRecord]] = []
-        try:
-            with self.lock:
-                changes = self._purge_locked()
-                self._check_limit_locked(user, client_id)
-                now = self.clock.now()
-                record = SubscriptionRecord(
-                    id=self.ids.uuid4(), account_id=user.account_id, extension_id=user.extension_id,
-                    client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
-                    transport="WebHook", address=address, verification_token=token, status="Active",
-                    creation_time=now, expiration_time=now + ttl, lifetime=ttl)
-                self.subscriptions[record.id] = record
-                self._schedule_expiry_locked(record)
-                changes.append(("created", record))
-                return record
-        finally:
-            self._notify(changes)
+        with self._purged_and_locked() as changes:
+            self._check_limit_locked(user, client_id)
+            now = self.clock.now()
+            record = SubscriptionRecord(
+                id=self.ids.uuid4(), account_id=user.account_id, extension_id=user.extension_id,
+                client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
+                transport="WebHook", address=address, verification_token=token, status="Active",
+                creation_time=now, expiration_time=now + ttl, lifetime=ttl)
+            self.subscriptions[record.id] = record
+            self._schedule_expiry_locked(record)
+            changes.append(("created", record))
+            return record
 
     def _default_handshake(self, address: str, token: str) -> HandshakeResult:
         return run_handshake(address, token, self.options.validation_timeout, self.options.max_reply_bytes)
@@ -393,23 +391,18 @@ class State:
             raise cannot_parse("the body must be a JSON object")
         body = body or {}
         raw_filters = _event_filters(body) if "eventFilters" in body else None
-        changes: list[tuple[str, SubscriptionRecord]] = []
-        try:
-            with self.lock:
-                changes = self._purge_locked()
-                record = self._find_locked(user, client_id, subscription_id)
-                self._check_renewable(record)
-                ttl = self._expires_in(body, record.lifetime)
-                filters = record.filters if raw_filters is None else parse_filters(raw_filters, record.owner)
-                check_reminder_rules(filters, ttl, self.options.reminder_job_interval)
-                record.filters = filters
-                record.event_filters = [f.expanded for f in filters]
-                record.lifetime = ttl
-                self._renew_locked(record)
-                changes.append(("renewed" if raw_filters is None else "updated", record))
-                return record
-        finally:
-            self._notify(changes)
+        with self._purged_and_locked() as changes:
+            record = self._find_locked(user, client_id, subscription_id)
+            self._check_renewable(record)
+            ttl = self._expires_in(body, record.lifetime)
+            filters = record.filters if raw_filters is None else parse_filters(raw_filters, record.owner)
+            check_reminder_rules(filters, ttl, self.options.reminder_job_interval)
+            record.filters = filters
+            record.event_filters = [f.expanded for f in filters]
+            record.lifetime = ttl
+            self._renew_locked(record)
+            changes.append(("renewed" if raw_filters is None else "updated", record))
+            return record
 
     def renew_subscription(self, user: User, client_id: str, subscription_id: str) -> SubscriptionRecord:
         """Renew with the lifetime the subscription was created with (``POST .../renew``, empty PUT)."""
@@ -427,18 +420,13 @@ class State:
 
     def delete_subscription(self, user: User, client_id: str, subscription_id: str) -> SubscriptionRecord:
         """Remove a subscription of the user and app (404 CMN-102 if there is none)."""
-        changes: list[tuple[str, SubscriptionRecord]] = []
-        try:
-            with self.lock:
-                changes = self._purge_locked()
-                record = self._find_locked(user, client_id, subscription_id)
-                del self.subscriptions[record.id]
-                if record.expiry_job is not None:
-                    record.expiry_job.cancel()
-                changes.append(("deleted", record))
-                return record
-        finally:
-            self._notify(changes)
+        with self._purged_and_locked() as changes:
+            record = self._find_locked(user, client_id, subscription_id)
+            del self.subscriptions[record.id]
+            if record.expiry_job is not None:
+                record.expiry_job.cancel()
+            changes.append(("deleted", record))
+            return record
 
     def set_blacklisted(self, subscription_id: str, reason: str) -> SubscriptionRecord | None:
         """Mark a subscription ``Blacklisted`` with ``blacklistedData`` (for the delivery engine)."""
@@ -467,28 +455,23 @@ class State:
             raise invalid_parameter("eventFilters")
         filters = parse_filters(raw_filters, user.owner)
         ttl = self._expires_in(body, 900)
-        changes: list[tuple[str, SubscriptionRecord]] = []
-        try:
-            with self.lock:
-                changes = self._purge_locked()
-                self._check_limit_locked(user, client_id)
-                now = self.clock.now()
-                extra: dict[str, Any] = {}
-                address = None
-                if transport == "PubNub":
-                    address = f"{self.ids.digits(16)}_{self.ids.urlsafe(6)}"
-                    extra = {"subscriberKey": "sub-c-" + self.ids.uuid4()}
-                record = SubscriptionRecord(
-                    id=self.ids.uuid4(), account_id=user.account_id, extension_id=user.extension_id,
-                    client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
-                    transport=transport, address=address, verification_token=None, status="Active",
-                    creation_time=now, expiration_time=now + ttl, lifetime=ttl, delivery_extra=extra)
-                self.subscriptions[record.id] = record
-                self._schedule_expiry_locked(record)
-                changes.append(("created", record))
-                return record
-        finally:
-            self._notify(changes)
+        with self._purged_and_locked() as changes:
+            self._check_limit_locked(user, client_id)
+            now = self.clock.now()
+            extra: dict[str, Any] = {}
+            address = None
+            if transport == "PubNub":
+                address = f"{self.ids.digits(16)}_{self.ids.urlsafe(6)}"
+                extra = {"subscriberKey": "sub-c-" + self.ids.uuid4()}
+            record = SubscriptionRecord(
+                id=self.ids.uuid4(), account_id=user.account_id, extension_id=user.extension_id,
+                client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
+                transport=transport, address=address, verification_token=None, status="Active",
+                creation_time=now, expiration_time=now + ttl, lifetime=ttl, delivery_extra=extra)
+            self.subscriptions[record.id] = record
+            self._schedule_expiry_locked(record)
+            changes.append(("created", record))
+            return record
 
     # --- reset ------------------------------------------------------------------------------------
     def reset(self) -> None:
