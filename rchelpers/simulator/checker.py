@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 from urllib.parse import urlsplit
 
-USER_AGENT = "RingCentral-Webhook/8.3"
+from rchelpers.simulator.handshake import USER_AGENT
+
 MAX_REPLY_BYTES = 1024
 TIME_LIMIT_MS = 3000.0
 STRICT_TIME_LIMIT_MS = 1000.0

@@ -42,10 +42,10 @@ from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from rchelpers.simulator.clock import SimClock, iso
+from rchelpers.simulator.handshake import USER_AGENT
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "RingCentral-Webhook/8.3"
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (1, 5, 30, 60, 120)
 DEFAULT_TIMEOUT = 3.0
 DEFAULT_BLACKLIST_AFTER = 600.0

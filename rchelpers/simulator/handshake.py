@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from rchelpers.simulator.errors import ApiError, invalid_parameter
 
+#: The User-Agent the platform sends with every request to a webhook (handshake, notifications).
 USER_AGENT = "RingCentral-Webhook/8.3"
 ADDRESS_PARAMETER = "deliveryMode.address"
 
