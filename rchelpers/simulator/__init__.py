@@ -24,7 +24,9 @@ max_expires_in             315360000    modelled (spec, 10 y); a larger expiresI
 default_expires_in         604800       modelled: lifetime when expiresIn is missing
 subscription_limit         30           modelled: per user per app; the next create gets 403 SUB-505
 access_token_ttl           3600         modelled; a request's ``access_token_ttl`` (600..3600) may lower it
-refresh_token_ttl          604800       modelled; a request's ``refresh_token_ttl`` (60..2592000) may lower it
+refresh_token_ttl          604800       modelled; a request's ``refresh_token_ttl`` (60..2592000) may lower it;
+                                        a requested ttl below 1 means the default (guessed: the JS SDK
+                                        refreshes with ``access_token_ttl=-1`` after a 401)
 rate_limits                {}           modelled groups and defaults (Light 50, Medium 40, Heavy 10,
                                         Auth 5 per 60 s, 60 s penalty); a dict overrides groups with
                                         ``(limit, window_s, penalty_s)``; None disables

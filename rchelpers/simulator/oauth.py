@@ -87,13 +87,22 @@ def authenticate_client(state: State, form: Mapping[str, str], authorization: st
 
 
 def _ttl(form: Mapping[str, str], name: str, bounds: tuple[int, int], ceiling: int) -> int:
+    """A requested token lifetime: clamped to ``bounds`` and capped by the server's; 0 or less means the default.
+
+    ``@ringcentral/sdk`` refreshes after a 401 with ``access_token_ttl=-1`` (its cancelled token's
+    ``expires_in``), and that refresh works on the platform, so a value below 1 is not an error.
+    """
     raw = form.get(name)
     if raw is None or raw == "":
         return ceiling
-    if not raw.isdigit():
+    digits = raw[1:] if raw[:1] in "+-" else raw
+    if not (digits.isascii() and digits.isdigit()):
         raise OAuthError(400, "invalid_request", "CMN-101", f"Parameter [{name}] value is invalid", name)
+    value = int(raw)
+    if value < 1:
+        return ceiling
     low, high = bounds
-    return min(max(int(raw), low), high, ceiling)
+    return min(max(value, low), high, ceiling)
 
 
 def issue_token(state: State, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
