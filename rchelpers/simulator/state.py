@@ -174,8 +174,8 @@ class SubscriptionRecord:
         return Owner(self.account_id, self.extension_id)
 
     def expires_in(self, now: float) -> int:
-        """Remaining lifetime in whole seconds."""
-        return max(0, math.floor(self.expiration_time - now + 1e-6))
+        """Remaining lifetime in whole seconds, rounded down but at least 1 (the spec's minimum) while it lives."""
+        return max(1, math.floor(self.expiration_time - now + 1e-6))
 
     def to_info(self, base_url: str, now: float) -> dict[str, Any]:
         """The ``SubscriptionInfo`` JSON, keys in the order real responses use."""
