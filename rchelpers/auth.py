@@ -335,7 +335,8 @@ class TokenManager:
             budget.wait(error, f"POST {TOKEN_PATH} grant={grant_name}")
         if not response.ok:
             error = error_from_response(response, "POST")
-            log.warning("POST %s grant=%s -> HTTP %s %s: %s", TOKEN_PATH, grant_name, response.status_code, error.error_code, error.message)
+            # raised to the caller, who decides what to show: logged at INFO only, so that it is not reported twice
+            log.info("POST %s grant=%s -> HTTP %s %s: %s", TOKEN_PATH, grant_name, response.status_code, error.error_code, error.message)
             raise error
         try:
             body = response.json()
