@@ -74,6 +74,10 @@ only ``expiresIn`` renews with that new lifetime (later renewals reuse it); a PU
 reminder filter's rules for the new lifetime is refused with SUB-508. Unknown fields are ignored
 (``expiresIn`` nested inside ``deliveryMode`` too, as the platform does). The handshake is not repeated
 on renew or PUT. Legacy PubNub/WebSocket records are seeded without a handshake, default 900 s.
+CORS (modelled: browsers run the JS SDK against the platform, ringcentral-web-phone issue #300): a
+well-formed ``Origin`` is echoed in ``Access-Control-Allow-Origin`` on every answer, with the rate-limit
+headers and ``Retry-After`` exposed (guessed); a preflight of a served path gets 200 with its methods and
+the asked headers (max-age 600, guessed); a preflight of an unknown path gets the usual 404.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Routes are :class:`Route` entries ``(method, regex, handler, group, auth)`` kept in ``Simulator.routes``;
 other modules add theirs with ``Simulator.add_route``. Control routes live under ``/_sim/`` only.
 Every answer is JSON (``Content-Type: application/json; charset=UTF-8``); an unexpected failure is
-logged and answered with a JSON error, never a traceback.
+logged and answered with a JSON error, never a traceback. A request with an ``Origin`` gets CORS headers
+and a preflight of a served path is answered, so the JS SDK also works from a browser page.
 """
 from __future__ import annotations
 
@@ -111,6 +112,11 @@ def dispatch(request: Request) -> Response:
     """Find the route, check the token and the rate limit, run the handler; errors become JSON bodies."""
     sim = request.sim
     rate_headers: dict[str, str] = {}
+    origin = _origin(request)
+    if origin and request.method == "OPTIONS" and request.header("Access-Control-Request-Method"):
+        preflight = _preflight(request, origin)
+        if preflight is not None:
+            return preflight
     try:
         candidates = [(r, m) for r in list(sim.routes) if (m := r.pattern.fullmatch(request.path))]
         if not candidates:
@@ -135,7 +141,37 @@ def dispatch(request: Request) -> Response:
         error = ApiError(500, "CMN-203", "Internal Server Error")
         response = Response(500, error.body())
     response.headers = {**rate_headers, **response.headers}
+    if origin:
+        response.headers.update({"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": CORS_EXPOSED,
+                                 "Vary": "Origin"})
     return response
+
+
+# --- CORS (browsers run @ringcentral/sdk against the platform) -----------------------------------
+CORS_EXPOSED = "Retry-After, X-Rate-Limit-Group, X-Rate-Limit-Limit, X-Rate-Limit-Remaining, X-Rate-Limit-Window"
+CORS_MAX_AGE = "600"
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9.\[\]:_-]{1,253}|null")
+_HEADER_LIST = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*")
+
+
+def _origin(request: Request) -> str | None:
+    """The request's ``Origin`` if it is a well-formed one (it is echoed back), else None."""
+    origin = (request.header("Origin") or "").strip()
+    return origin if _ORIGIN.fullmatch(origin) else None
+
+
+def _preflight(request: Request, origin: str) -> Response | None:
+    """The answer to a CORS preflight of a served path (None for an unknown path: it gets the usual 404)."""
+    methods = sorted({r.method for r in list(request.sim.routes) if r.pattern.fullmatch(request.path)})
+    if not methods:
+        return None
+    headers = {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Methods": ", ".join(methods),
+               "Access-Control-Max-Age": CORS_MAX_AGE,
+               "Vary": "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"}
+    asked = (request.header("Access-Control-Request-Headers") or "").strip()
+    if asked and _HEADER_LIST.fullmatch(asked):
+        headers["Access-Control-Allow-Headers"] = asked
+    return Response(200, None, headers)
 
 
 def _rate_key(request: Request) -> tuple[str, str]:
