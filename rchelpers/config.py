@@ -35,7 +35,7 @@ from dotenv import dotenv_values
 from rchelpers.errors import ConfigError
 from rchelpers.masking import mask
 
-__all__ = ["Config", "DEFAULT_ENV_FILE", "ENV_FILE_VAR", "ENV_VARS", "is_loopback_url", "is_local_host"]
+__all__ = ["Config", "DEFAULT_ENV_FILE", "ENV_FILE_VAR", "ENV_VARS", "env_value", "is_loopback_url", "is_local_host"]
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +208,23 @@ def is_loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def env_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Read one more variable (e.g. ``NGROK_AUTHTOKEN``) from where :meth:`Config.from_env` reads.
+
+    The environment wins; then the default ``.env`` (looked up as ``from_env`` does) or the file that
+    ``RC_ENV_FILE`` names (empty: no file). None when neither sets it; a missing env file is left for
+    ``from_env`` to report.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get(name):
+        return environ[name]
+    env_file = environ.get(ENV_FILE_VAR, DEFAULT_ENV_FILE)
+    path = _find_env_file(Path(env_file)) if env_file.strip() else None
+    if path is None:
+        return None
+    return dotenv_values(path, interpolate=False).get(name) or None
 
 
 def _find_env_file(path: Path) -> Path | None:

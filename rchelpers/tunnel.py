@@ -195,8 +195,8 @@ def open_tunnel(
         raise TunnelError(
             f"downloading the ngrok agent failed ({_scrub(str(exc), token)}). Without network access to "
             "ngrok's servers, install the agent by hand (https://ngrok.com/download) and pass ngrok_path=...; or "
-            "work offline: unset NGROK_AUTHTOKEN for a local tunnel, and RC_SERVER_URL for the embedded "
-            "simulator.") from None
+            "work offline: without NGROK_AUTHTOKEN (environment and .env) the tunnel is local, and without "
+            "RC_SERVER_URL the platform is the embedded simulator.") from None
     except PyngrokNgrokError as exc:
         _scrubber.discard(token)
         raise TunnelError(_explain_agent_error(exc, config, token)) from None
@@ -252,8 +252,9 @@ def _explain_agent_error(exc: Any, config: Any, token: str) -> str:
         advice = ("ngrok refused the auth token: copy it again from https://dashboard.ngrok.com/get-started/"
                   "your-authtoken into NGROK_AUTHTOKEN (or authtoken=)")
     elif any(word in lowered for word in ("dial", "lookup", "no such host", "network", "connection refused", "tls")):
-        advice = ("the agent could not reach ngrok's servers: check the network or proxy; or work offline: unset "
-                  "NGROK_AUTHTOKEN for a local tunnel, and RC_SERVER_URL for the embedded simulator")
+        advice = ("the agent could not reach ngrok's servers: check the network or proxy; or work offline: without "
+                  "NGROK_AUTHTOKEN (environment and .env) the tunnel is local, and without RC_SERVER_URL the "
+                  "platform is the embedded simulator")
     else:
         advice = (f"the agent at {config.ngrok_path} exited or did not finish starting within "
                   f"{config.startup_timeout} s: run `{config.ngrok_path} diagnose` in a terminal, or raise "
