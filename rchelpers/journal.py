@@ -55,6 +55,7 @@ class Journal:
         if not existed and durable:
             _fsync_directory(self.path.parent)
         self._write_lock = threading.Lock()
+        self._torn = False  # the last write failed part-way
         # group commit state for append(): records waiting, and the sequence numbers on disk
         self._state = threading.Condition()
         self._pending: list[bytes] = []
@@ -168,10 +169,14 @@ class Journal:
         with self._write_lock:
             if self._fd is None:
                 raise OSError(f"journal {self.path} is closed")
+            if self._torn:  # end what a failed write may have left half-written, so it cannot swallow this
+                data = b"\n" + data
+            self._torn = True
             view = memoryview(data)
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
+            self._torn = False
             if self.durable:
                 os.fdatasync(self._fd)
 
@@ -199,13 +204,16 @@ def read_journal(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Yield the records of a journal in the order they were written.
 
     A last line without its newline (a write cut short by a crash) is skipped with a warning; a
-    corrupt line elsewhere is skipped with a warning naming its line number.
+    corrupt line elsewhere (such as the fragment of a write that failed, e.g. on a full disk, whose
+    records were never acknowledged) is skipped with a warning naming its line number.
 
     :raises FileNotFoundError: there is no file at ``path``.
     """
     with open(path, "rb") as handle:
         number = 0
         for number, raw in enumerate(handle, start=1):
+            if raw == b"\n":  # written after a failed write, to end its fragment
+                continue
             if not raw.endswith(b"\n"):
                 logger.warning("journal %s: skipping torn last line %d (%d bytes)", path, number, len(raw))
                 break

@@ -1,14 +1,14 @@
 """A webhook receiver that a notebook starts in the background.
 
 :class:`WebhookReceiver` serves one path on loopback from a daemon thread that multiplexes every
-connection with :mod:`selectors` (no thread per request, so a slow client holds no thread and a
-burst of connections waits in a listen backlog of 1024 instead of being dropped). It answers
-RingCentral's ``Validation-Token`` handshake, checks the ``Verification-Token`` header and an
-optional ``?auth_token=`` query secret in constant time, parses notifications into
-:class:`WebhookEvent` objects, acknowledges redeliveries of a uuid already seen without storing
-them twice, and writes every accepted notification to a JSON-lines journal *before* answering 200.
-Requests that arrive together share one disk flush (group commit), made by the journal's writer
-thread while the event loop keeps reading the next requests.
+connection (the HTTP/1.1 side lives in :mod:`rchelpers._http1`: no thread per request, so a slow
+client holds no thread, and a burst of connections waits in a listen backlog of 1024 instead of
+being dropped). It answers RingCentral's ``Validation-Token`` handshake, checks the
+``Verification-Token`` header and an optional ``?auth_token=`` query secret in constant time, parses
+notifications into :class:`WebhookEvent` objects, acknowledges redeliveries of a uuid already seen
+without storing them twice, and writes every accepted notification to a JSON-lines journal *before*
+answering 200. Requests that arrive together share one disk flush (group commit), made by the
+journal's writer thread while the event loop keeps reading the next requests.
 
 Nothing is printed from its threads (notebook output from a thread lands in the wrong cell): it
 logs to the ``rchelpers.receiver`` logger, and callbacks run on one dispatcher thread, off the
@@ -17,25 +17,22 @@ request path.
 from __future__ import annotations
 
 import collections
-import email.utils
 import hmac
 import json
 import logging
 import os
 import queue
-import re
-import selectors
 import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable, Iterable, Union
 from urllib.parse import parse_qs
 
+from rchelpers._http1 import Connection, HttpError, Request, Server
 from rchelpers.errors import ReceiverError, WaitTimeout
 from rchelpers.journal import Journal, default_journal_path, read_journal
 from rchelpers.masking import mask
@@ -49,14 +46,9 @@ REMINDER_EVENT_PREFIX = "/restapi/v1.0/subscription/"
 
 Listener = Callable[["WebhookEvent"], object]
 
-_MAX_HEAD_BYTES = 64 * 1024
-_MAX_HEADERS = 100
-_MAX_VALIDATION_TOKEN = 512
-_LINGER_SECONDS = 1.0
-_TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_BAD_TARGET_RE = re.compile(r"[\x00-\x20\x7f]")
-
+#: Longest ``Validation-Token`` echoed; with it the whole validation reply stays under 700 bytes.
+MAX_VALIDATION_TOKEN = 512
+_REJECTED_KEPT = 1000
 
 @dataclass(frozen=True, repr=False)
 class WebhookEvent:
@@ -180,113 +172,8 @@ def _restore_switch_interval() -> None:
             sys.setswitchinterval(_switch_saved)
 
 
-class _HttpError(Exception):
-    """A request that gets an error reply; ``close`` when the connection cannot be reused."""
-
-    def __init__(self, status: int, reason: str, close: bool = True) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.close = close
-
-
-@dataclass
-class _Request:
-    method: str
-    target: str
-    version: str
-    headers: dict[str, str]
-    keep_alive: bool
-    body_length: int
-    started: float
-    body: bytes = b""
-
-    @property
-    def path(self) -> str:
-        return self.target.partition("?")[0]
-
-    @property
-    def query(self) -> str:
-        return self.target.partition("?")[2]
-
-
-class _Connection:
-    """The state of one client connection in the event loop."""
-
-    __slots__ = ("sock", "remote", "inbuf", "outbuf", "request", "started", "deadline", "waiting",
-                 "close_after_write", "linger", "lingering", "events")
-
-    def __init__(self, sock: socket.socket, remote: str, deadline: float) -> None:
-        self.sock = sock
-        self.remote = remote
-        self.inbuf = bytearray()
-        self.outbuf = bytearray()
-        self.request: _Request | None = None
-        self.started = 0.0
-        self.deadline = deadline
-        self.waiting = False
-        self.close_after_write = False
-        self.linger = False
-        self.lingering = False
-        self.events = selectors.EVENT_READ
-
-
-def _parse_head(head: bytes, started: float) -> _Request:
-    """Parse a request line and headers (without the blank line); raise :class:`_HttpError` if invalid."""
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3:
-        raise _HttpError(400, "malformed request line: expected 'METHOD /path HTTP/1.1'")
-    method, target, version = parts
-    if not _TOKEN_RE.fullmatch(method):
-        raise _HttpError(400, "malformed method in the request line")
-    if version not in ("HTTP/1.1", "HTTP/1.0"):
-        raise _HttpError(400, "unsupported HTTP version: use HTTP/1.1")
-    if not target or _BAD_TARGET_RE.search(target):
-        raise _HttpError(400, "malformed request target")
-    if target[:8].lower().startswith(("http://", "https://")):  # absolute form: keep the path and query
-        after_authority = target.split("://", 1)[1]
-        slash = after_authority.find("/")
-        target = after_authority[slash:] if slash >= 0 else "/"
-    if len(lines) - 1 > _MAX_HEADERS:
-        raise _HttpError(431, f"more than {_MAX_HEADERS} header lines")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t"):
-            raise _HttpError(400, "obsolete header line folding is not accepted")
-        name, sep, value = line.partition(":")
-        if not sep or not _TOKEN_RE.fullmatch(name):
-            raise _HttpError(400, "malformed header line: expected 'Name: value'")
-        value = value.strip(" \t")
-        if _BAD_VALUE_RE.search(value):
-            raise _HttpError(400, f"control character in header {name!r}")
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
-    if version == "HTTP/1.1":
-        keep_alive = "close" not in connection
-    else:
-        keep_alive = "keep-alive" in connection
-    return _Request(method, target, version, headers, keep_alive, _body_length(method, headers), started)
-
-
-def _body_length(method: str, headers: dict[str, str]) -> int:
-    """The body size announced by the headers (chunked bodies are refused with 411)."""
-    transfer = headers.get("transfer-encoding")
-    length = headers.get("content-length")
-    if transfer is not None:
-        if length is not None:
-            raise _HttpError(400, "both Transfer-Encoding and Content-Length were sent")
-        if transfer.strip().lower() == "chunked":
-            raise _HttpError(411, "chunked request bodies are not accepted: send a Content-Length")
-        raise _HttpError(400, "unsupported Transfer-Encoding")
-    if length is None:
-        if method in ("POST", "PUT", "PATCH") and "validation-token" not in headers:
-            raise _HttpError(411, "Content-Length required")
-        return 0
-    if not (length.isascii() and length.isdigit() and len(length) <= 18):
-        raise _HttpError(400, "invalid Content-Length (expected one decimal number)")
-    return int(length)
+# A notification that waits for the journal: (connection, request, event, uuid key)
+_Pending = tuple[Connection, Request, "WebhookEvent", Union[str, None]]
 
 
 class WebhookReceiver:
@@ -298,9 +185,12 @@ class WebhookReceiver:
     :param verification_token: if set, notifications must carry it in ``Verification-Token`` (else 403).
     :param auth_token: if set, every request must carry it as ``?auth_token=`` (else 403); :attr:`url`
         includes it.
-    :param journal: ``True`` (default) for a journal in a new temporary folder, a path for a chosen file
-        (appended to; uuids already in it count as seen), ``False`` for none.
-    :param max_events: how many events stay in memory (older ones remain in the journal).
+    :param journal: ``True`` (default) for a journal in a new temporary folder
+        (``rchelpers-journal-*/webhooks.jsonl``, kept after :meth:`stop` since it may hold the only copy
+        of what arrived: delete it with ``shutil.rmtree(rx.journal_path.parent)`` when done), a path
+        for a chosen file (appended to; uuids already in it count as seen), ``False`` for none.
+    :param max_events: how many events stay in memory (older ones remain in the journal), and how
+        many may wait for slow listeners.
     :param max_body_bytes: larger bodies get 413.
     :param on_event: a callable, or a list of callables, called with each new event (see
         :meth:`add_listener`).
@@ -360,45 +250,37 @@ class WebhookReceiver:
         self.max_connections = max_connections
         self.switch_interval = switch_interval
         self._requested_port = port
+        self._port: int | None = None
         self._verification_token = verification_token.encode() if verification_token else None
         self._auth_token = auth_token
         self._journal_option = journal
         self._journal: Journal | None = None
         self._journal_path: Path | None = None
 
+        # shared with the caller's threads, under _lock
         self._lock = threading.Condition()
         self._events: collections.deque[WebhookEvent] = collections.deque(maxlen=max_events)
-        self._generation = 0
-        self._rejected: collections.deque[RejectedRequest] = collections.deque(maxlen=1000)
+        self._generation = 0  # bumped when the events change, so wait_for knows when to look again
+        self._rejected: collections.deque[RejectedRequest] = collections.deque(maxlen=_REJECTED_KEPT)
+        self._counts = {"received": 0, "rejected": 0, "duplicates": 0, "validation_requests": 0, "journal_errors": 0}
+        self._listeners: list[Listener] = []
+        self._listener_drops = 0
+
+        # the loop thread's own
         self._seen: set[str] = set()
         self._seen_order: collections.deque[str] = collections.deque()
         self._seen_limit = max(100_000, 10 * max_events)
-        self._latencies: collections.deque[float] = collections.deque(maxlen=10_000)
-        self._counts = {"received": 0, "rejected": 0, "duplicates": 0, "validation_requests": 0, "journal_errors": 0}
+        self._inflight: set[str] = set()  # uuids whose notification waits for the journal
+        self._batch: list[_Pending] = []
 
-        self._listeners: list[Listener] = []
-        self._dispatch_queue: queue.SimpleQueue[WebhookEvent | None] = queue.SimpleQueue()
+        self._dispatch_queue: queue.Queue[WebhookEvent | None] = queue.Queue(maxsize=max_events)
         self._dispatcher: threading.Thread | None = None
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._lowered_switch_interval = False
         if on_event is not None:
             for listener in [on_event] if callable(on_event) else list(on_event):
                 self.add_listener(listener)
-
-        self._listener_sock: socket.socket | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
-        self._selector: selectors.BaseSelector | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._port: int | None = None
-        self._conns: dict[int, _Connection] = {}
-        self._batch: list[tuple[_Connection, _Request, WebhookEvent, str | None]] = []
-        self._inflight: set[str] = set()
-        self._journaled: collections.deque[tuple[list[Any], OSError | None]] = collections.deque()
-        self._touched: set[_Connection] = set()
-        self._ready: set[_Connection] = set()
-        self._listener_paused = False
-        self._lowered_switch_interval = False
-        self._date_cache = (0, "")
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -415,7 +297,6 @@ class WebhookReceiver:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self._requested_port))
             sock.listen(self.backlog)
-            sock.setblocking(False)
         except OSError as exc:
             sock.close()
             raise ReceiverError(
@@ -427,56 +308,62 @@ class WebhookReceiver:
             sock.close()
             raise ReceiverError(f"cannot open the journal {self._journal_option!r}: {exc}; "
                                 "pass journal=<a writable file path> or journal=False") from None
-        self._listener_sock = sock
         self._port = sock.getsockname()[1]
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(sock, selectors.EVENT_READ, "listener")
-        self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
-        self._stopping = False
-        self._listener_paused = False
+        self._server = Server(sock, handle=self._handle, refused=self._record_refusal,
+                              after_reads=self._submit_batch, max_body_bytes=self.max_body_bytes,
+                              read_timeout=self.read_timeout,
+                              idle_timeout=self.idle_timeout, max_connections=self.max_connections)
         if self.switch_interval is not None:
             _lower_switch_interval(self.switch_interval)
             self._lowered_switch_interval = True
-        self._dispatcher = threading.Thread(target=self._dispatch_loop, name=f"rchelpers-receiver-{self._port}-listeners",
-                                            daemon=True)
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, daemon=True,
+                                            name=f"rchelpers-receiver-{self._port}-listeners")
         self._dispatcher.start()
-        self._thread = threading.Thread(target=self._serve, name=f"rchelpers-receiver-{self._port}", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve, name=f"rchelpers-receiver-{self._port}",
+                                        daemon=True)
         self._thread.start()
         logger.info("webhook receiver listening at %s (journal: %s)", self._safe_url(), self._journal_path)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving, close every socket and the journal, and join the threads (idempotent)."""
-        thread = self._thread
-        if thread is None:
+        """Stop serving and join the threads (idempotent).
+
+        Notifications already read get their reply (with ``Connection: close``) once journaled, within
+        ``timeout``; then every socket and the journal file are closed. The journal file stays on disk.
+        """
+        thread, server = self._thread, self._server
+        if thread is None or server is None:
             return
-        self._stopping = True
-        self._wake()
+        server.stop(drain_timeout=timeout / 2)
         if thread is not threading.current_thread():
             thread.join(timeout)
-            if thread.is_alive():
-                logger.error("receiver thread did not stop within %.1f s", timeout)
         self._thread = None
+        if self._journal is not None:
+            self._journal.close()  # runs the last write callbacks
+            self._journal = None
+        if thread.is_alive():
+            logger.error("receiver thread did not stop within %.1f s", timeout)
+        else:  # what the journal finished after the loop ended goes into memory (its clients are gone)
+            server.run_pending_calls()
         dispatcher = self._dispatcher
         if dispatcher is not None:
-            self._dispatch_queue.put(None)
+            try:
+                self._dispatch_queue.put(None, timeout=timeout)
+            except queue.Full:
+                logger.warning("webhook listeners are stuck: %d event(s) not delivered to them",
+                               self._dispatch_queue.qsize())
             if dispatcher is not threading.current_thread():
                 dispatcher.join(timeout)
             self._dispatcher = None
-        for sock in (self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-        self._wake_r = self._wake_w = None
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
         if self._lowered_switch_interval:
             _restore_switch_interval()
             self._lowered_switch_interval = False
-        logger.info("webhook receiver on port %s stopped", self._port)
+        if self._journal_path is not None:
+            logger.info("webhook receiver on port %s stopped; its journal stays at %s (replay it with "
+                        "WebhookReceiver.replay_journal, delete it when no longer needed)",
+                        self._port, self._journal_path)
+        else:
+            logger.info("webhook receiver on port %s stopped", self._port)
 
     def __enter__(self) -> "WebhookReceiver":
         return self if self.running else self.start()
@@ -507,7 +394,7 @@ class WebhookReceiver:
 
     @property
     def journal_path(self) -> Path | None:
-        """The journal file (None when the journal is off or before the first start)."""
+        """The journal file (None when the journal is off or before the first start); it outlives the receiver."""
         return self._journal_path
 
     @property
@@ -527,8 +414,9 @@ class WebhookReceiver:
         """Counters since start and reply latency percentiles over the last 10,000 replies."""
         with self._lock:
             counts = dict(self._counts)
-            latencies = sorted(self._latencies)
-        connections = len(self._conns)
+        server = self._server
+        latencies = sorted(server.latencies()) if server is not None else []
+        connections = server.connections if server is not None and self.running else 0
 
         def pick(fraction: float) -> float:
             if not latencies:
@@ -588,6 +476,8 @@ class WebhookReceiver:
         """Call ``listener(event)`` for each new event, on the dispatcher thread (never the request thread).
 
         An exception raised by a listener is logged and does not stop other listeners or the receiver.
+        Listeners run one event at a time; if they fall ``max_events`` events behind, newer events
+        skip them (logged as a warning; the events are still in :attr:`events` and the journal).
         """
         if not callable(listener):
             raise TypeError(f"a listener must be callable, not {type(listener).__name__}")
@@ -649,386 +539,127 @@ class WebhookReceiver:
         if len(self._seen_order) > self._seen_limit:
             self._seen.discard(self._seen_order.popleft())
 
-    def _wake(self) -> None:
-        if self._wake_w is not None:
-            try:
-                self._wake_w.send(b"x")
-            except OSError:
-                pass
+    # ----------------------------------------------------------------- internals: requests (loop thread)
 
-    # ----------------------------------------------------------------- internals: event loop
-
-    def _serve(self) -> None:
-        selector = self._selector
-        assert selector is not None
-        next_scan = time.monotonic() + 0.1
-        try:
-            while not self._stopping:
-                for key, events in selector.select(0 if self._ready else 0.1):
-                    if key.data == "listener":
-                        self._accept()
-                    elif key.data == "wake":
-                        self._drain_wake()
-                        while self._journaled:
-                            self._finish_batch(*self._journaled.popleft())
-                    else:
-                        self._on_event(key.data, events)
-                if self._ready:
-                    ready, self._ready = self._ready, set()
-                    for conn in ready:
-                        if conn.sock.fileno() >= 0:
-                            self._process_input(conn)
-                if self._batch:
-                    self._submit_batch()
-                if self._touched:
-                    touched, self._touched = self._touched, set()
-                    for conn in touched:
-                        self._flush(conn)
-                now = time.monotonic()
-                if now >= next_scan:
-                    self._expire_connections(now)
-                    next_scan = now + 0.1
-        except Exception:  # pragma: no cover - a bug; keep the notebook alive and say so
-            logger.exception("webhook receiver loop crashed; stopping it")
-        finally:
-            for conn in list(self._conns.values()):
-                self._close(conn)
-            selector.close()
-            if self._listener_sock is not None:
-                self._listener_sock.close()
-                self._listener_sock = None
-
-    def _on_event(self, conn: _Connection, events: int) -> None:
-        try:
-            if events & selectors.EVENT_READ:
-                self._on_readable(conn)
-            if events & selectors.EVENT_WRITE:
-                self._touched.add(conn)
-        except Exception:  # a bug must cost one connection, not the receiver
-            logger.exception("unexpected error on the connection from %s; closing it", conn.remote)
-            self._close(conn)
-
-    def _drain_wake(self) -> None:
-        assert self._wake_r is not None
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except OSError:
-            pass
-
-    def _accept(self) -> None:
-        assert self._listener_sock is not None and self._selector is not None
-        for _ in range(256):
-            if len(self._conns) >= self.max_connections:
-                self._selector.unregister(self._listener_sock)
-                self._listener_paused = True
-                return
-            try:
-                sock, address = self._listener_sock.accept()
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                logger.warning("accept failed: %s", exc)
-                return
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Connection(sock, f"{address[0]}:{address[1]}", time.monotonic() + self.read_timeout)
-            self._conns[sock.fileno()] = conn
-            self._selector.register(sock, selectors.EVENT_READ, conn)
-            self._on_event(conn, selectors.EVENT_READ)  # the request usually came with the connection
-
-    def _on_readable(self, conn: _Connection) -> None:
-        try:
-            data = conn.sock.recv(262144)
-        except BlockingIOError:
-            return
-        except OSError:
-            self._close(conn)
-            return
-        if conn.lingering or conn.close_after_write:
-            if not data:
-                if conn.outbuf and not conn.lingering:
-                    self._watch(conn, selectors.EVENT_WRITE)  # stop reading an ended stream; finish the reply
-                else:
-                    self._close(conn)
-            return
-        if not data:
-            if conn.request is not None or conn.inbuf.strip():
-                self._error(conn, _HttpError(400, "connection closed before the request was complete"))
-            else:
-                self._close(conn)
-            return
-        if conn.request is None and not conn.inbuf:
-            conn.started = time.perf_counter()
-            conn.deadline = time.monotonic() + self.read_timeout
-        conn.inbuf += data
-        if not conn.waiting:
-            self._process_input(conn)
-
-    def _process_input(self, conn: _Connection) -> None:
-        """Parse and answer every complete request in the connection's buffer (stopping at a notification)."""
-        while not conn.waiting and not conn.close_after_write:
-            if conn.request is None:
-                while conn.inbuf[:2] == b"\r\n":
-                    del conn.inbuf[:2]
-                end = conn.inbuf.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(conn.inbuf) > _MAX_HEAD_BYTES:
-                        self._error(conn, _HttpError(431, f"request head larger than {_MAX_HEAD_BYTES} bytes"))
-                    return
-                if end > _MAX_HEAD_BYTES:
-                    self._error(conn, _HttpError(431, f"request head larger than {_MAX_HEAD_BYTES} bytes"))
-                    return
-                try:
-                    request = _parse_head(bytes(conn.inbuf[:end]), conn.started or time.perf_counter())
-                    if request.body_length > self.max_body_bytes:
-                        raise _HttpError(413, f"body of {request.body_length} bytes is over the limit of "
-                                              f"{self.max_body_bytes} bytes")
-                except _HttpError as exc:
-                    self._error(conn, exc)
-                    return
-                del conn.inbuf[:end + 4]
-                conn.request = request
-                if (request.body_length > len(conn.inbuf)
-                        and request.headers.get("expect", "").lower() == "100-continue"):
-                    conn.outbuf += b"HTTP/1.1 100 Continue\r\n\r\n"
-                    self._touched.add(conn)
-            request = conn.request
-            if len(conn.inbuf) < request.body_length:
-                return
-            request.body = bytes(conn.inbuf[:request.body_length])
-            del conn.inbuf[:request.body_length]
-            conn.request = None
-            try:
-                self._handle(conn, request)
-            except _HttpError as exc:
-                self._error(conn, exc, request)
-            except Exception:
-                logger.exception("unexpected error while handling %s %s", request.method, request.path)
-                self._respond(conn, request, 500, close=True, body=b'{"error":"internal error"}')
-            if conn.inbuf:
-                conn.started = time.perf_counter()
-                conn.deadline = time.monotonic() + self.read_timeout
-
-    def _handle(self, conn: _Connection, request: _Request) -> None:
+    def _handle(self, conn: Connection, request: Request) -> None:
         """Route one complete request: validation echo, refusal, duplicate, or a notification for the batch."""
+        assert self._server is not None
         path = request.path
         if not path.startswith("/"):
-            raise _HttpError(400, "the request target must be a path like /webhook", close=False)
+            raise HttpError(400, "the request target must be a path like /webhook", close=False)
         if path != self.path:
-            raise _HttpError(404, f"no webhook at {path[:100]}: post to {self.path}", close=False)
+            raise HttpError(404, f"no webhook at {path[:100]}: post to {self.path}", close=False)
         if request.method != "POST":
-            raise _HttpError(405, "only POST is accepted", close=False)
+            raise HttpError(405, "only POST is accepted", close=False)
         if self._auth_token is not None:
             given = parse_qs(request.query).get("auth_token")
             if not given:
-                raise _HttpError(403, "auth_token query parameter missing", close=False)
+                raise HttpError(403, "auth_token query parameter missing", close=False)
             if not hmac.compare_digest(given[0].encode("utf-8", "surrogateescape"),
                                        self._auth_token.encode("utf-8")):
-                raise _HttpError(403, "auth_token query parameter does not match", close=False)
+                raise HttpError(403, "auth_token query parameter does not match", close=False)
         validation = request.headers.get("validation-token")
         if validation is not None:
-            if not validation or len(validation) > _MAX_VALIDATION_TOKEN:
-                raise _HttpError(400, f"Validation-Token must be 1 to {_MAX_VALIDATION_TOKEN} characters",
-                                 close=False)
+            if not validation or len(validation) > MAX_VALIDATION_TOKEN:
+                raise HttpError(400, f"Validation-Token must be 1 to {MAX_VALIDATION_TOKEN} characters",
+                                close=False)
             with self._lock:
                 self._counts["validation_requests"] += 1
-            self._respond(conn, request, 200, extra=(("Validation-Token", validation),))
+            self._server.reply(conn, request, 200, extra=(("Validation-Token", validation),))
             return
         if self._verification_token is not None:
             given_token = request.headers.get("verification-token")
             if given_token is None:
-                raise _HttpError(403, "Verification-Token header missing", close=False)
+                raise HttpError(403, "Verification-Token header missing", close=False)
             if not hmac.compare_digest(given_token.encode("latin-1"), self._verification_token):
-                raise _HttpError(403, "Verification-Token does not match", close=False)
+                raise HttpError(403, "Verification-Token does not match", close=False)
         if not request.body:
-            raise _HttpError(400, "empty body: a notification is a JSON object", close=False)
+            raise HttpError(400, "empty body: a notification is a JSON object", close=False)
         try:
             envelope = json.loads(request.body)
         except (ValueError, RecursionError):
-            raise _HttpError(400, "malformed JSON body", close=False) from None
+            raise HttpError(400, "malformed JSON body", close=False) from None
         if not isinstance(envelope, dict):
-            raise _HttpError(400, "the notification must be a JSON object", close=False)
+            raise HttpError(400, "the notification must be a JSON object", close=False)
         uuid = envelope.get("uuid")
         key = str(uuid) if isinstance(uuid, (str, int, float)) and not isinstance(uuid, bool) else None
         if key is not None and (key in self._seen or key in self._inflight):
             with self._lock:
                 self._counts["duplicates"] += 1
-            self._respond(conn, request, 200)
+            self._server.reply(conn, request, 200)
             return
-        event = WebhookEvent.from_envelope(envelope, self._event_headers(request.headers))
+        event = WebhookEvent.from_envelope(envelope, _event_headers(request.headers))
         if key is not None:
             self._inflight.add(key)
         self._batch.append((conn, request, event, key))
-        conn.waiting = True
+        self._server.defer(conn)
 
-    @staticmethod
-    def _event_headers(headers: dict[str, str]) -> dict[str, str]:
-        kept = {name: headers[name] for name in ("content-type", "user-agent") if name in headers}
-        if "verification-token" in headers:
-            kept["verification-token"] = mask(headers["verification-token"])
-        return kept
-
-    def _submit_batch(self) -> None:
-        """Hand the batch to the journal's writer (one disk flush for all); the loop keeps serving meanwhile."""
-        batch, self._batch = self._batch, []
-        if self._journal is None:
-            self._finish_batch(batch, None)
-            return
-        try:
-            self._journal.submit([event.to_record() for _, _, event, _ in batch],
-                                 lambda error: self._on_journaled(batch, error))
-        except OSError as exc:
-            self._finish_batch(batch, exc)
-
-    def _on_journaled(self, batch: list[Any], error: OSError | None) -> None:
-        """Writer thread: pass the finished batch back to the event loop."""
-        self._journaled.append((batch, error))
-        self._wake()
-
-    def _finish_batch(self, batch: list[Any], error: OSError | None) -> None:
-        """Store the journaled events and queue their 200 replies (503 if the journal failed)."""
-        committed = error is None
-        for _, _, _, key in batch:
-            self._inflight.discard(key)
-        if not committed:
-            logger.error("journal write failed for %d notification(s): %s", len(batch), error)
-            with self._lock:
-                self._counts["journal_errors"] += len(batch)
-        if committed:
-            with self._lock:
-                for _, _, event, key in batch:
-                    self._events.append(event)
-                    if key is not None:
-                        self._remember_uuid(key)
-                self._counts["received"] += len(batch)
-                self._generation += 1
-                self._lock.notify_all()
-                has_listeners = bool(self._listeners)
-            if has_listeners:
-                for _, _, event, _ in batch:
-                    self._dispatch_queue.put(event)
-        for conn, request, _, _ in batch:
-            conn.waiting = False
-            if committed:
-                self._respond(conn, request, 200)
-            else:
-                self._respond(conn, request, 503, extra=(("Retry-After", "5"),),
-                              body=b'{"error":"journal write failed; retry later"}')
-            if conn.inbuf:
-                self._ready.add(conn)
-
-    def _error(self, conn: _Connection, error: _HttpError, request: _Request | None = None) -> None:
-        """Answer a refused request and record it in :attr:`rejected`."""
+    def _record_refusal(self, conn: Connection, request: Request | None, error: HttpError) -> None:
+        """Keep a refused request in :attr:`rejected` (secrets masked, query left out)."""
         method = request.method if request else ""
         path = request.path if request else ""
-        headers = self._event_headers(request.headers) if request else {}
+        headers = _event_headers(request.headers) if request else {}
         rejected = RejectedRequest(error.status, error.reason, method, path[:200], conn.remote, headers,
                                    datetime.now(timezone.utc))
         with self._lock:
             self._rejected.append(rejected)
             self._counts["rejected"] += 1
         logger.debug("refused %s %s from %s: %s %s", method, path, conn.remote, error.status, error.reason)
-        body = json.dumps({"error": error.reason}).encode()
-        extra = (("Allow", "POST"),) if error.status == 405 else ()
-        self._respond(conn, request, error.status, extra=extra, body=body, close=error.close)
-        if error.close:
-            conn.linger = True
-            conn.inbuf.clear()
-            conn.request = None
 
-    def _respond(self, conn: _Connection, request: _Request | None, status: int, *,
-                 extra: Iterable[tuple[str, str]] = (), body: bytes = b"", close: bool = False) -> None:
-        close = close or request is None or not request.keep_alive
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"Date: {self._http_date()}",
-                 "Content-Type: application/json", f"Content-Length: {len(body)}"]
-        lines.extend(f"{name}: {value}" for name, value in extra)
-        if close:
-            lines.append("Connection: close")
-        elif request is not None and request.version == "HTTP/1.0":
-            lines.append("Connection: keep-alive")
-        conn.outbuf += ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        if close:
-            conn.close_after_write = True
-        else:
-            conn.deadline = time.monotonic() + self.idle_timeout
-        self._touched.add(conn)
-        started = request.started if request is not None else conn.started
-        if started:
-            elapsed = time.perf_counter() - started
+    def _submit_batch(self) -> None:
+        """Hand this loop turn's notifications to the journal's writer (one disk flush for all)."""
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        if self._journal is None:
+            self._finish_batch(batch, None)
+            return
+        server = self._server
+        assert server is not None
+        try:
+            self._journal.submit([event.to_record() for _, _, event, _ in batch],
+                                 lambda error: server.call_soon(lambda: self._finish_batch(batch, error)))
+        except OSError as exc:
+            self._finish_batch(batch, exc)
+
+    def _finish_batch(self, batch: list[_Pending], error: OSError | None) -> None:
+        """Store the journaled events and send their 200 replies (503 if the journal failed)."""
+        assert self._server is not None
+        for _, _, _, key in batch:
+            self._inflight.discard(key)
+        if error is not None:
+            logger.error("journal write failed for %d notification(s): %s", len(batch), error)
             with self._lock:
-                self._latencies.append(elapsed)
-
-    def _http_date(self) -> str:
-        now = int(time.time())
-        if self._date_cache[0] != now:
-            self._date_cache = (now, email.utils.formatdate(now, usegmt=True))
-        return self._date_cache[1]
-
-    def _flush(self, conn: _Connection) -> None:
-        if conn.sock.fileno() < 0:
+                self._counts["journal_errors"] += len(batch)
+            for conn, request, _, _ in batch:
+                self._server.reply(conn, request, 503, extra=(("Retry-After", "5"),),
+                                   body=b'{"error":"journal write failed; retry later"}')
             return
-        if conn.outbuf:
-            try:
-                sent = conn.sock.send(conn.outbuf)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                self._close(conn)
-                return
-            del conn.outbuf[:sent]
-        if conn.events != selectors.EVENT_WRITE:  # EVENT_WRITE alone: the client's side has ended
-            self._watch(conn, selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.outbuf else 0))
-        if conn.outbuf:
-            return
-        if conn.close_after_write and not conn.lingering:
-            if conn.linger and conn.events != selectors.EVENT_WRITE:
-                try:
-                    conn.sock.shutdown(socket.SHUT_WR)
-                except OSError:
-                    self._close(conn)
-                    return
-                conn.lingering = True
-                conn.deadline = time.monotonic() + _LINGER_SECONDS
-            else:
-                self._close(conn)
-
-    def _watch(self, conn: _Connection, events: int) -> None:
-        if events != conn.events and self._selector is not None:
-            self._selector.modify(conn.sock, events, conn)
-            conn.events = events
-
-    def _expire_connections(self, now: float) -> None:
-        for conn in list(self._conns.values()):
-            if now < conn.deadline or conn.waiting:  # a request waiting for the disk is not the client's fault
-                continue
-            if conn.lingering or conn.close_after_write:
-                self._close(conn)
-            elif conn.request is not None or conn.inbuf:
-                self._error(conn, _HttpError(408, f"request not complete within {self.read_timeout:g} s"))
-                self._flush(conn)
-            else:
-                self._close(conn)
-
-    def _close(self, conn: _Connection) -> None:
-        fd = conn.sock.fileno()
-        if fd < 0:
-            return
-        if self._selector is not None:
-            try:
-                self._selector.unregister(conn.sock)
-            except (KeyError, ValueError):
-                pass
-        self._conns.pop(fd, None)
-        conn.sock.close()
-        self._touched.discard(conn)
-        self._ready.discard(conn)
-        if self._listener_paused and len(self._conns) < self.max_connections and self._listener_sock is not None:
-            assert self._selector is not None
-            self._selector.register(self._listener_sock, selectors.EVENT_READ, "listener")
-            self._listener_paused = False
+        with self._lock:
+            for _, _, event, key in batch:
+                self._events.append(event)
+                if key is not None:
+                    self._remember_uuid(key)
+            self._counts["received"] += len(batch)
+            self._generation += 1
+            self._lock.notify_all()
+            has_listeners = bool(self._listeners)
+        for conn, request, _, _ in batch:
+            self._server.reply(conn, request, 200)
+        if has_listeners:
+            for _, _, event, _ in batch:
+                self._queue_for_listeners(event)
 
     # ----------------------------------------------------------------- internals: listeners
+
+    def _queue_for_listeners(self, event: WebhookEvent) -> None:
+        try:
+            self._dispatch_queue.put_nowait(event)
+        except queue.Full:
+            self._listener_drops += 1
+            if self._listener_drops == 1 or self._listener_drops % 1000 == 0:
+                logger.warning("webhook listeners are %d events behind: %d event(s) skipped them so far "
+                               "(they are in rx.events and the journal)", self.max_events, self._listener_drops)
 
     def _dispatch_loop(self) -> None:
         while True:
@@ -1042,3 +673,11 @@ class WebhookReceiver:
                     listener(event)
                 except Exception:
                     logger.exception("webhook listener %r raised; it stays registered", listener)
+
+
+def _event_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers an event keeps: content type, user agent, and the verification token masked."""
+    kept = {name: headers[name] for name in ("content-type", "user-agent") if name in headers}
+    if "verification-token" in headers:
+        kept["verification-token"] = mask(headers["verification-token"])
+    return kept

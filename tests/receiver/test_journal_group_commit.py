@@ -87,3 +87,23 @@ def test_memory_is_bounded_but_the_journal_keeps_everything(make_receiver, prese
     assert replayed[0].body["presenceStatus"] == "Busy"
     assert replayed[0].received_at <= replayed[-1].received_at
     assert rx.stats.received == 20
+
+
+def test_a_write_that_fails_part_way_does_not_corrupt_the_next_record(tmp_path, monkeypatch, caplog):
+    real_write = os.write
+    calls = []
+
+    def write_half_then_fail(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            real_write(fd, bytes(data[:len(data) // 2]))
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write_half_then_fail)
+    with Journal(tmp_path / "j.jsonl") as journal:
+        with pytest.raises(OSError, match="No space"):
+            journal.append_batch([{"n": "lost, never acknowledged"}])
+        journal.append_batch([{"n": 1}, {"n": 2}])
+    assert [r["n"] for r in read_journal(tmp_path / "j.jsonl")] == [1, 2]
+    assert "corrupt line 1" in caplog.text
