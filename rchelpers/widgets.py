@@ -331,7 +331,7 @@ class SubscriptionTable(_TutorialWidget):
                                          ("event filters", "360px"))])
         self._empty = w.HTML(value="<i>no subscriptions</i>")
         self._body = w.VBox()
-        self.last_action = "created"
+        self.last_action = "none yet"  # the last renew, delete or error (a refresh is not one)
         super().__init__(children=[self.refresh_button, self._body, self.status])
         self._guarded(self.refresh)
 

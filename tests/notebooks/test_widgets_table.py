@@ -25,7 +25,7 @@ def test_rows_show_webhooks_only_with_time_left(sim: Simulator, subs: Subscripti
     table = SubscriptionTable(subs)
     assert [row.id for row in table.rows] == ids
     assert [row.time_left for row in table.rows] == ["15m 0s", "1h 0m"]
-    assert repr(table) == "SubscriptionTable(rows=2, active=2, other=0, last_action='created')"
+    assert repr(table) == "SubscriptionTable(rows=2, active=2, other=0, last_action='none yet')"
     assert len(SubscriptionTable(subs, transport=None).rows) == 3  # the PubNub record too
     sim.clock.advance(100)
     table.refresh()
