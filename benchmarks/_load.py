@@ -37,11 +37,28 @@ class LoadResult:
     errors: dict[str, int] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    #: the age (ms) of each request still unanswered when the run ended (not in ``latencies_ms``)
+    unfinished_ms: list[float] = field(default_factory=list)
 
     @property
     def error_count(self) -> int:
         """Connections refused, reset, timed out, or replies that could not be parsed."""
         return sum(self.errors.values())
+
+    @property
+    def timeouts(self) -> int:
+        """Requests abandoned after the timeout without a reply (also in :attr:`error_count`)."""
+        return self.errors.get("timeout", 0)
+
+    @property
+    def non_200(self) -> int:
+        """Replies with a status other than 200."""
+        return sum(count for status, count in self.statuses.items() if status != 200)
+
+    def slower_than(self, limit_ms: float) -> int:
+        """Requests that took ``limit_ms`` or more, counting those still unanswered at the end that old."""
+        return (sum(1 for latency in self.latencies_ms if latency >= limit_ms)
+                + sum(1 for age in self.unfinished_ms if age >= limit_ms))
 
     @property
     def rps(self) -> float:
@@ -232,9 +249,11 @@ def _worker(address: tuple[str, int], request: bytes, clients: int, duration: fl
                     error("timeout")
                     close(client)
                     begin(client)
+    finished = time.perf_counter()
+    unfinished = [(finished - client.started) * 1000 for client in pool if client.sock is not None]
     for client in pool:
         close(client)
-    results.put({"latencies": latencies, "errors": errors, "statuses": statuses})
+    results.put({"latencies": latencies, "errors": errors, "statuses": statuses, "unfinished": unfinished})
 
 
 def run_load(url: str, body: bytes, headers: dict[str, str] | None = None, *, clients: int = 8,
@@ -266,6 +285,7 @@ def run_load(url: str, body: bytes, headers: dict[str, str] | None = None, *, cl
             result.errors[kind] = result.errors.get(kind, 0) + count
         for status, count in part["statuses"].items():
             result.statuses[status] = result.statuses.get(status, 0) + count
+        result.unfinished_ms.extend(part["unfinished"])
     for worker in workers:
         worker.join(10)
     result.requests = len(result.latencies_ms)

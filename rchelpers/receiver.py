@@ -173,7 +173,7 @@ def _restore_switch_interval() -> None:
 
 
 # A notification that waits for the journal: (connection, request, event, uuid key)
-_Pending = tuple[Connection, Request, "WebhookEvent", Union[str, None]]
+_Pending = tuple[Connection, Request, WebhookEvent, Union[str, None]]
 
 
 class WebhookReceiver:

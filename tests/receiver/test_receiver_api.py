@@ -213,3 +213,27 @@ def test_default_journal_goes_to_a_temporary_folder(presence_envelope):
     assert path is not None and path.name == "webhooks.jsonl" and "rchelpers-journal-" in str(path)
     assert [e.uuid for e in WebhookReceiver.replay_journal(path)] == ["t"]
     shutil.rmtree(path.parent)
+
+
+def test_a_stuck_listener_holds_at_most_max_events_back(make_receiver, presence_envelope, caplog):
+    entered, release = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def stuck_listener(event):
+        seen.append(event.uuid)
+        entered.set()
+        release.wait(20)
+
+    rx = make_receiver(max_events=5, on_event=stuck_listener)
+    try:
+        assert requests.post(rx.url, json=presence_envelope("first"), timeout=5).status_code == 200
+        assert entered.wait(5)
+        with requests.Session() as session:
+            for n in range(20):
+                assert session.post(rx.url, json=presence_envelope(f"n{n}"), timeout=5).status_code == 200
+        assert "webhook listeners are 5 events behind" in caplog.text
+    finally:
+        release.set()
+    rx.stop()
+    assert seen == ["first"] + [f"n{n}" for n in range(5)], "the queued events still reach the listener"
+    assert len(rx.replay_journal(rx.journal_path)) == 21
