@@ -288,7 +288,10 @@ class Server:
             self._wake_w.close()
 
     def defer(self, conn: Connection) -> None:
-        """Mark ``conn``'s current request as answered later by :meth:`reply` (read no further meanwhile)."""
+        """Mark ``conn``'s current request as answered later by :meth:`reply`, from the loop thread.
+
+        Meanwhile the connection's next requests wait unparsed (at most :data:`MAX_PIPELINED_BYTES`).
+        """
         conn.waiting = True
         self._deferred += 1
 
