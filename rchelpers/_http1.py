@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Callable, Iterable
 
-logger = logging.getLogger("rchelpers.receiver")
+logger = logging.getLogger("rchelpers.receiver")  # one logger for the whole receiver
 
 #: The request line and headers together may not exceed this (else 431).
 MAX_HEAD_BYTES = 64 * 1024

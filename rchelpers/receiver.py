@@ -326,14 +326,16 @@ class WebhookReceiver:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving and join the threads (idempotent).
+        """Stop serving and join the threads (idempotent), within about ``timeout`` seconds.
 
-        Notifications already read get their reply (with ``Connection: close``) once journaled, within
-        ``timeout``; then every socket and the journal file are closed. The journal file stays on disk.
+        Notifications already read get their reply (with ``Connection: close``) once journaled; then
+        every socket and the journal file are closed, and listeners get the events queued for them.
+        The journal file stays on disk.
         """
         thread, server = self._thread, self._server
         if thread is None or server is None:
             return
+        deadline = time.monotonic() + timeout
         server.stop(drain_timeout=timeout / 2)
         if thread is not threading.current_thread():
             thread.join(timeout)
@@ -348,12 +350,17 @@ class WebhookReceiver:
         dispatcher = self._dispatcher
         if dispatcher is not None:
             try:
-                self._dispatch_queue.put(None, timeout=timeout)
-            except queue.Full:
-                logger.warning("webhook listeners are stuck: %d event(s) not delivered to them",
-                               self._dispatch_queue.qsize())
+                self._dispatch_queue.put(None, timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Full:  # a listener is stuck: drop what waits for it, so its thread can end
+                dropped = 0
+                while not self._dispatch_queue.empty():
+                    self._dispatch_queue.get_nowait()
+                    dropped += 1
+                self._dispatch_queue.put_nowait(None)
+                logger.warning("webhook listeners are stuck: %d queued event(s) will not reach them (they are "
+                               "in the journal)", dropped)
             if dispatcher is not threading.current_thread():
-                dispatcher.join(timeout)
+                dispatcher.join(max(0.1, deadline - time.monotonic()))
             self._dispatcher = None
         if self._lowered_switch_interval:
             _restore_switch_interval()

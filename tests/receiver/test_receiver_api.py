@@ -237,3 +237,30 @@ def test_a_stuck_listener_holds_at_most_max_events_back(make_receiver, presence_
     rx.stop()
     assert seen == ["first"] + [f"n{n}" for n in range(5)], "the queued events still reach the listener"
     assert len(rx.replay_journal(rx.journal_path)) == 21
+
+
+def test_stop_with_a_listener_stuck_behind_a_full_queue_leaves_no_thread_once_it_returns(
+        tmp_path, presence_envelope, caplog):
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck_listener(event):
+        entered.set()
+        release.wait(20)
+
+    before = set(threading.enumerate())
+    rx = WebhookReceiver(journal=tmp_path / "j.jsonl", max_events=3, on_event=stuck_listener).start()
+    try:
+        with requests.Session() as session:
+            assert session.post(rx.url, json=presence_envelope(), timeout=5).status_code == 200
+            assert entered.wait(5)
+            for _ in range(5):
+                assert session.post(rx.url, json=presence_envelope(), timeout=5).status_code == 200
+        rx.stop(timeout=0.5)
+        assert "queued event(s) will not reach them" in caplog.text
+    finally:
+        release.set()
+        rx.stop()
+    deadline = time.monotonic() + 5
+    while set(threading.enumerate()) != before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert set(threading.enumerate()) == before
