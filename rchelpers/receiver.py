@@ -50,6 +50,7 @@ Listener = Callable[["WebhookEvent"], object]
 MAX_VALIDATION_TOKEN = 512
 _REJECTED_KEPT = 1000
 
+
 @dataclass(frozen=True, repr=False)
 class WebhookEvent:
     """One accepted notification: the RingCentral envelope, the headers that matter, the arrival time.
