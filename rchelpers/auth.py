@@ -464,6 +464,8 @@ class RetryAfterBudget:
     Make one per call; on each 429, :meth:`wait` sleeps as its ``Retry-After`` asks (``DEFAULT_RETRY_AFTER``
     when it says nothing) and the caller sends the request again. Past either bound, :meth:`wait` raises
     the RateLimitError instead, its message saying how long was waited and when to try again.
+    A wait of ``notice_after`` seconds or more is logged at WARNING (a notebook shows why it pauses),
+    a shorter one at INFO.
     """
 
     def __init__(
@@ -472,6 +474,7 @@ class RetryAfterBudget:
         max_retries: int = DEFAULT_MAX_RETRIES,
         *,
         logger: logging.Logger = log,
+        notice_after: float = 5.0,
     ) -> None:
         if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or not 0 <= max_wait < float("inf"):
             raise ValueError(f"max_rate_limit_wait must be a number of seconds >= 0, got {max_wait!r}")
@@ -480,6 +483,7 @@ class RetryAfterBudget:
         self.max_wait = float(max_wait)
         self.max_retries = max_retries
         self.logger = logger
+        self.notice_after = notice_after
         #: Seconds slept so far, and retries granted so far.
         self.waited = 0.0
         self.retries = 0
@@ -504,7 +508,8 @@ class RetryAfterBudget:
             )
             given_up.retry_after = error.retry_after
             raise given_up
-        self.logger.info(
+        self.logger.log(
+            logging.WARNING if delay >= self.notice_after else logging.INFO,
             "%s -> 429 %s: waiting %.1f s as Retry-After asks (retry %d of at most %d)",
             what, error.error_code, delay, self.retries + 1, self.max_retries,
         )

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 
-from rchelpers.auth import TokenManager
+from rchelpers.auth import RetryAfterBudget, TokenManager
 from rchelpers.config import Config
 from rchelpers.errors import AuthError, ConfigError, RateLimitError
 from rchelpers.rest import RestClient
@@ -346,3 +346,14 @@ def test_bad_rate_limit_bounds_are_refused(option: str, value: Any, message: str
     config = Config("http://127.0.0.1:9", "client-id", "client-secret", "a.jwt.value")  # never contacted
     with pytest.raises(ValueError, match=message):
         TokenManager(config, **{option: value})
+
+
+def test_a_noticeable_rate_limit_wait_is_logged_as_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    # A notebook shows WARNING lines: a long pause at the Auth limit must say why it happens.
+    caplog.set_level(logging.INFO, logger="rchelpers.auth")
+    error = RateLimitError(429, "CMN-301", "Request rate exceeded")
+    error.retry_after = 0.2
+    RetryAfterBudget(max_wait=1.0, notice_after=0.1).wait(error, "POST /restapi/oauth/token")
+    RetryAfterBudget(max_wait=1.0, notice_after=5.0).wait(error, "POST /restapi/oauth/token")
+    levels = [r.levelno for r in caplog.records if "waiting 0.2 s as Retry-After asks" in r.getMessage()]
+    assert levels == [logging.WARNING, logging.INFO]
