@@ -435,7 +435,7 @@ class State:
             if record is None:
                 return None
             record.status = "Blacklisted"
-            record.blacklisted_data = {"blacklistedAt": iso(self.clock.now()), "reason": reason}
+            record.blacklisted_data = {"reason": reason, "blacklistedAt": iso(self.clock.now())}  # key order of a real record
             return record
 
     # --- legacy records ---------------------------------------------------------------------------

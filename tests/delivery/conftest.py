@@ -67,7 +67,7 @@ class Registry:
         with self.lock:
             sub = self.subscriptions[subscription_id]
             sub.status = "Blacklisted"
-            sub.blacklisted_data = {"blacklistedAt": at, "reason": reason}
+            sub.blacklisted_data = {"reason": reason, "blacklistedAt": at}
             self.blacklisted.append((subscription_id, reason, at))
 
     def blacklisted_targets(self) -> list[DeliveryTarget]:

@@ -94,6 +94,7 @@ def test_failures_retry_then_blacklist(webhook_server, sim, api):
     assert status == 200 and got["status"] == "Blacklisted"
     assert list(got)[-1] == "blacklistedData"
     assert got["blacklistedData"] == {"blacklistedAt": "2026-01-01T00:10:00.000Z", "reason": reason}
+    assert list(got["blacklistedData"]) == ["reason", "blacklistedAt"]  # as in RingCentral's real blacklisted record
     status, listing = api.call("GET", SUBSCRIPTION)
     assert listing["records"][0]["status"] == "Blacklisted" and listing["records"][0]["blacklistedData"]["reason"] == reason
     attempts = sim.deliveries
