@@ -292,7 +292,7 @@ def _check_notifications(
                                   f"acknowledge notifications with 2xx within {time_limit_ms:.0f} ms"))
     if verification_token is None:
         results.append(RuleResult(
-            "notification.wrong_token", None, "skipped: no --verification-token given",
+            "notification.wrong_token", None, "skipped: no verification token given (verification_token= or --verification-token)",
             advisory=True,
         ))
         return results
