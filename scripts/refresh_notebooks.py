@@ -28,10 +28,13 @@ def refresh(path: Path, timeout: int = 120) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=False,
+        record_timing=False,  # no wall-clock metadata: a refresh diff shows only what changed
     )
     started = time.perf_counter()
     client.execute()
     notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)  # timings from an older refresh
     nbformat.write(notebook, path)
     return time.perf_counter() - started
 
