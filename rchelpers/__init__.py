@@ -2,8 +2,10 @@
 
 The client side (config, auth, REST client, subscriptions, receiver, tunnel) talks to a RingCentral
 platform over HTTP: the real one, or the embedded simulator in :mod:`rchelpers.simulator`, which never
-imports the client code it serves.
+imports the client code it serves. :mod:`rchelpers.widgets` is imported by notebooks only.
 """
+from rchelpers.auth import TokenManager
+from rchelpers.config import Config
 from rchelpers.errors import (
     ApiError,
     AuthError,
@@ -15,17 +17,38 @@ from rchelpers.errors import (
     WaitTimeout,
 )
 from rchelpers.masking import mask
+from rchelpers.receiver import WebhookEvent, WebhookReceiver
+from rchelpers.rest import RestClient
+from rchelpers.simulator import Simulator, check_receiver
+from rchelpers.subscriptions import Subscription, Subscriptions, reminder_filter
+from rchelpers.tunnel import Tunnel, open_tunnel
 
 __version__ = "0.1.0"
 
-# --- each area adds its public names below once its module exists ---
-# simulator (issue 2/4):
-from rchelpers.simulator import Simulator, check_receiver  # noqa: E402
-# client (issue 2):
-from rchelpers.config import Config
-from rchelpers.auth import TokenManager
-from rchelpers.rest import RestClient
-from rchelpers.subscriptions import Subscription, Subscriptions, reminder_filter
-# receiver and tunnel (issue 3):
-from rchelpers.receiver import WebhookEvent, WebhookReceiver
-from rchelpers.tunnel import Tunnel, open_tunnel
+__all__ = [
+    # the platform (embedded)
+    "Simulator",
+    "check_receiver",
+    # the client
+    "Config",
+    "TokenManager",
+    "RestClient",
+    "Subscription",
+    "Subscriptions",
+    "reminder_filter",
+    # receiving webhooks
+    "WebhookReceiver",
+    "WebhookEvent",
+    "Tunnel",
+    "open_tunnel",
+    # errors and helpers
+    "RCHelpersError",
+    "ConfigError",
+    "ApiError",
+    "AuthError",
+    "RateLimitError",
+    "TunnelError",
+    "ReceiverError",
+    "WaitTimeout",
+    "mask",
+]

@@ -16,7 +16,7 @@ import requests
 
 from rchelpers.auth import RetryAfterBudget, TokenManager
 from rchelpers.config import Config
-from rchelpers.errors import AuthError, ConfigError, RateLimitError
+from rchelpers.errors import ApiError, AuthError, ConfigError, RateLimitError
 from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator
 
@@ -241,7 +241,7 @@ def test_no_secret_in_any_client_log_line(sim: Simulator, config: Config, tmp_pa
     sim.clock.advance(3590)
     client.get(LIST)
     seen.append(tokens.token)
-    with pytest.raises(Exception):
+    with pytest.raises(ApiError):
         client.get(LIST + "/missing")
     tokens.revoke()
     text = client_text()

@@ -252,8 +252,8 @@ def test_unknown_or_malformed_filters_are_sub_508(sim, api, hook, event_filter):
 @pytest.mark.parametrize("event_filter, code", [
     ("/restapi/v1.0/account/11111111/extension/~/presence", "SUB-406"),
     (f"/restapi/v1.0/account/{ACCOUNT}/extension/999/message-store", "SUB-405"),
-    (f"/restapi/v1.0/account/~/extension/999/message-store/instant?type=SMS", "SUB-405"),
-    (f"/restapi/v1.0/account/~/extension/999/presence", "SUB-408"),
+    ("/restapi/v1.0/account/~/extension/999/message-store/instant?type=SMS", "SUB-405"),
+    ("/restapi/v1.0/account/~/extension/999/presence", "SUB-408"),
 ])
 def test_filters_for_someone_else_are_403(sim, api, hook, event_filter, code):
     assert_error(api.create(hook.url, [event_filter]), 403, code)
