@@ -136,6 +136,9 @@ def run_handshake(address: str, token: str, timeout: float = 3.0, max_reply_byte
     """POST the validation request to ``address`` and report the reply (never raises for network trouble)."""
     result = HandshakeResult(address=address, token=token, max_reply_bytes=max_reply_bytes)
     parts = urlsplit(address)
+    if parts.hostname is None:
+        raise ValueError(f"webhook address {address!r} has no host: pass an absolute http:// or https:// URL "
+                         "such as https://example.com/webhook")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if parts.scheme == "https":
         conn: http.client.HTTPConnection = _HTTPSConnection(

@@ -133,3 +133,9 @@ def test_check_address_refuses_bad_urls(address):
     with pytest.raises(Exception) as info:
         check_address(address)
     assert info.value.code == "CMN-101" and info.value.parameter_name == "deliveryMode.address"
+
+
+@pytest.mark.parametrize("address", ["http:///x", "/x", ""])
+def test_run_handshake_refuses_an_address_without_a_host(address):
+    with pytest.raises(ValueError, match="has no host"):
+        run_handshake(address, "tok", timeout=1)
