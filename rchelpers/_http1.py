@@ -322,6 +322,7 @@ class Server:
             conn.closing = True
             conn.deadline = time.monotonic() + self.read_timeout  # time to take the reply
         else:
+            assert request is not None  # close is forced above when there is no request
             if request.version == "HTTP/1.0":
                 lines.append("Connection: keep-alive")
             conn.deadline = time.monotonic() + self.idle_timeout

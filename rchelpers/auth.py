@@ -143,6 +143,7 @@ class TokenManager:
             raise ValueError(f"refresh_margin must be >= 0 seconds, got {refresh_margin!r}")
         RetryAfterBudget(max_rate_limit_wait, max_retries)  # checks the bounds now, not at the first 429
         self.config = config
+        self._server_url: str = config.server_url  # checked above; Config is frozen
         self.session = session if session is not None else requests.Session()
         self._owns_session = session is None
         self.refresh_margin = float(refresh_margin)
@@ -269,7 +270,7 @@ class TokenManager:
             self._delete_cache()
             if token is None:
                 return
-            url = self.config.server_url + REVOKE_PATH
+            url = self._server_url + REVOKE_PATH
             try:
                 response = self.session.post(
                     url, data={"token": token.access_token}, auth=self._client_auth(), timeout=self.timeout
@@ -317,7 +318,7 @@ class TokenManager:
         return (self.config.client_id, self.config.client_secret)
 
     def _grant(self, form: dict[str, str], grant_name: str) -> TokenInfo:
-        url = self.config.server_url + TOKEN_PATH
+        url = self._server_url + TOKEN_PATH
         budget = RetryAfterBudget(self.max_rate_limit_wait, self.max_retries)
         while True:
             started = self.clock()

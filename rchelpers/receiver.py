@@ -685,7 +685,7 @@ class WebhookReceiver:
 
 def _event_headers(headers: dict[str, str]) -> dict[str, str]:
     """The headers an event keeps: content type, user agent, and the verification token masked."""
-    kept = {name: headers[name] for name in ("content-type", "user-agent") if name in headers}
+    kept: dict[str, str] = {name: headers[name] for name in ("content-type", "user-agent") if name in headers}
     if "verification-token" in headers:
         kept["verification-token"] = mask(headers["verification-token"])
     return kept

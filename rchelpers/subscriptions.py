@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 from dataclasses import dataclass, field
@@ -314,7 +315,7 @@ class Subscriptions:
     def _path(self, subscription: str | Subscription) -> str:
         return f"{SUBSCRIPTION_PATH}/{quote(_id_of(subscription), safe='')}"
 
-    def _check_filters(self, event_filters: Sequence[str], expires_in: int | None) -> list[str]:
+    def _check_filters(self, event_filters: Sequence[str], expires_in: int | None) -> builtins.list[str]:
         if isinstance(event_filters, str):
             raise ValueError("event_filters must be a list of filter strings, not one string: wrap it in [...]")
         filters = list(event_filters)

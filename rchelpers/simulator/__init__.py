@@ -146,6 +146,7 @@ class Simulator:
         self.port = port
         self.seed = seed
         self.options = SimOptions(**options)
+        start: float | None
         if seed is not None:
             start = SEEDED_EPOCH if start_time is None else start_time
             speed = 0.0 if clock_speed is None else clock_speed
@@ -215,6 +216,7 @@ class Simulator:
         if server is None:
             raise RuntimeError("the simulator is not running: call start() or use it as a context manager")
         host, port = server.server_address[:2]
+        assert isinstance(host, str)  # a bound AF_INET/AF_INET6 socket names its host as a str
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"
         return f"http://{host}:{port}"

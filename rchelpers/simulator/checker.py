@@ -145,6 +145,7 @@ class _Reply:
 def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> _Reply:
     """One POST on a fresh connection; raises OSError (incl. timeouts) when it cannot complete."""
     parts = urlsplit(url)
+    assert parts.hostname is not None  # check_receiver refuses a URL without a host
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
