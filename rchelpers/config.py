@@ -66,7 +66,7 @@ class Config:
     def __post_init__(self) -> None:
         if self.server_url is not None:
             object.__setattr__(self, "server_url", _check_server_url(self.server_url))
-            for name, value in zip(_CREDENTIAL_VARS, (self.client_id, self.client_secret, self.jwt)):
+            for name, value in zip(_CREDENTIAL_VARS, (self.client_id, self.client_secret, self.jwt), strict=True):
                 if not value:
                     raise ConfigError(_missing_message([name], self.source))
                 _check_value(name, value)
@@ -291,7 +291,7 @@ def _check_server_url(url: str) -> str:
             f"no query), got {url!r}."
         )
     try:
-        parts.port
+        _ = parts.port  # reading it checks it
     except ValueError:
         raise ConfigError(f"RC_SERVER_URL has an invalid port: {url!r}.") from None
     if parts.scheme == "http" and not is_loopback_url(url):

@@ -299,7 +299,7 @@ class SubscriptionRow:
         cells = [self.id[:8], subscription.status, format_seconds(subscription.expires_in),
                  ", ".join(_short_filter(f) for f in subscription.event_filters)]
         widths = ("90px", "110px", "100px", "360px")
-        labels = [w.Label(value=text, layout=w.Layout(width=width)) for text, width in zip(cells, widths)]
+        labels = [w.Label(value=text, layout=w.Layout(width=width)) for text, width in zip(cells, widths, strict=True)]
         self.widget = w.HBox(children=[*labels, self.renew_button, self.delete_button])
 
     @property

@@ -38,7 +38,7 @@ def test_context_manager_leaves_no_thread_and_no_listening_socket(webhook_server
 def test_url_requires_a_running_simulator():
     sim = Simulator()
     with pytest.raises(RuntimeError, match="not running"):
-        sim.url
+        _ = sim.url
     sim.start()
     assert sim.start() is sim  # idempotent
     sim.stop()
