@@ -92,6 +92,8 @@ class Tunnel:
 
     def __init__(self, public_url: str, local_url: str, provider: str, *, warning: str | None = None,
                  pyngrok_config: Any = None, ngrok_url: str | None = None, token: str | None = None) -> None:
+        if provider == "ngrok" and ngrok_url is None:
+            raise ValueError("an ngrok Tunnel needs ngrok_url (the agent's URL, to disconnect it): use open_tunnel()")
         self.public_url = public_url
         self.local_url = local_url
         self.provider = provider
@@ -118,6 +120,7 @@ class Tunnel:
         self._closed = True
         if self.provider != "ngrok":
             return
+        assert self._ngrok_url is not None  # __init__ requires it for an ngrok tunnel
         from pyngrok import ngrok, process
         from pyngrok.exception import PyngrokError
 
@@ -206,6 +209,7 @@ def open_tunnel(
         raise TunnelError(f"could not open an ngrok tunnel to port {port}: {_scrub(str(exc), token)}. "
                           "Check the agent with `ngrok diagnose` in a terminal.") from None
     ngrok_url = endpoint.public_url
+    assert ngrok_url is not None  # pyngrok's connect() raises PyngrokError when the agent gives no public_url
     tunnel = Tunnel(ngrok_url.rstrip("/") + path_and_query, local_url, "ngrok", pyngrok_config=config,
                     ngrok_url=ngrok_url, token=token)
     logger.info("ngrok tunnel open: %r (token %s)", tunnel, mask(token))

@@ -19,7 +19,7 @@ from pyngrok import conf, installer, ngrok, process
 from pyngrok.exception import PyngrokNgrokInstallError
 
 from rchelpers.errors import TunnelError
-from rchelpers.tunnel import LOCAL_ONLY_WARNING, open_tunnel
+from rchelpers.tunnel import LOCAL_ONLY_WARNING, Tunnel, open_tunnel
 
 FAKE_AGENT = Path(__file__).with_name("fake_ngrok.py")
 TOKEN = "2abcDEFfakeNgrokToken_0123456789xyz"
@@ -211,3 +211,8 @@ def test_fake_agent_answers_version_and_add_authtoken(fake_agent):
     assert ngrok.get_version(pyngrok_config=agent.config)[0] == "3.99.0-fake"
     ngrok.set_auth_token(TOKEN, pyngrok_config=agent.config)
     assert ["config", "add-authtoken", TOKEN, "--log", "stdout", "--config", agent.config.config_path] in agent.calls()
+
+
+def test_an_ngrok_tunnel_built_by_hand_needs_the_agent_url():
+    with pytest.raises(ValueError, match="needs ngrok_url"):
+        Tunnel("https://x.ngrok.app/webhook", "http://127.0.0.1:8000/webhook", "ngrok")
