@@ -34,7 +34,7 @@ class _TutorialWidget(w.VBox):
     """Base of the three widgets: the whole ``repr`` as ``text/plain``, and ``close()`` closes every part."""
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)
+        data: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
         if data is not None:
             data["text/plain"] = repr(self)  # ipywidgets would cut it at 110 characters
         return data

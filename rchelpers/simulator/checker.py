@@ -20,7 +20,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from rchelpers.simulator.handshake import USER_AGENT
@@ -55,7 +55,7 @@ class RuleResult:
             return "PASS"
         return "WARN" if self.advisory else "FAIL"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-ready data."""
         return {
             "name": self.name,
@@ -93,7 +93,7 @@ class CheckReport:
     def __iter__(self) -> Iterator[RuleResult]:
         return iter(self.results)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready data."""
         return {"url": self.url, "ok": self.ok, "results": [r.to_dict() for r in self.results]}
 

@@ -87,9 +87,9 @@ class Notification:
     timestamp: str
     subscription_id: str
     owner_id: str
-    body: dict
+    body: dict[str, Any]
 
-    def envelope(self) -> dict:
+    def envelope(self) -> dict[str, Any]:
         """``{uuid, event, timestamp, subscriptionId, ownerId, body}``, as the platform sends it."""
         return {
             "uuid": self.uuid,
@@ -123,7 +123,7 @@ class DeliveryAttempt:
     real_time: str
     replay: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The attempt as plain JSON-ready data (camelCase keys, like the rest of the API)."""
         return {
             "id": self.id,

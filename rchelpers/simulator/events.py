@@ -145,16 +145,16 @@ class SampleEvent:
     path: str
     account_id: str
     extension_id: str | None
-    body: dict
-    detail: dict = field(default_factory=dict)
-    attributes: dict = field(default_factory=dict)
+    body: dict[str, Any]
+    detail: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def family(self) -> str:
         """The filter family this event belongs to (``presence``, ``message-store``, ...)."""
         return FAMILIES[self.kind]
 
-    def body_for(self, event_filter: EventFilter) -> dict | None:
+    def body_for(self, event_filter: EventFilter) -> dict[str, Any] | None:
         """The body that a subscription's ``event_filter`` receives for this event, or None if it does not match."""
         if not event_filter.matches(self.family, self.account_id, self.extension_id, self.attributes):
             return None
@@ -163,8 +163,8 @@ class SampleEvent:
             return self._detailed(body)
         return body
 
-    def _detailed(self, body: dict) -> dict:
-        ordered: dict = {}
+    def _detailed(self, body: dict[str, Any]) -> dict[str, Any]:
+        ordered: dict[str, Any] = {}
         for key, value in body.items():
             ordered[key] = value
             if key == "telephonyStatus":
@@ -198,7 +198,7 @@ class EventFactory:
         self.phone_number = phone_number
         self.user_name = user_name
         self._sequence = 0
-        self._builders: dict[str, Callable[[dict], SampleEvent]] = {
+        self._builders: dict[str, Callable[[dict[str, Any]], SampleEvent]] = {
             "presence": self._presence,
             "message_store": self._message_store,
             "instant_sms": self._instant_sms,
@@ -214,7 +214,7 @@ class EventFactory:
         return self._builders[kind](fields)
 
     # --- the kinds ----------------------------------------------------------------------------------
-    def _presence(self, fields: dict) -> SampleEvent:
+    def _presence(self, fields: dict[str, Any]) -> SampleEvent:
         self._sequence += 1
         extension_id = str(fields.get("extensionId", self.extension_id))
         status = fields.get("telephonyStatus", "Ringing")
@@ -239,7 +239,7 @@ class EventFactory:
         return SampleEvent("presence", f"/restapi/v1.0/account/{self.account_id}/extension/{extension_id}/presence",
                            self.account_id, extension_id, body, detail=detail)
 
-    def _active_call(self, status: str) -> dict:
+    def _active_call(self, status: str) -> dict[str, Any]:
         session = str(self.rng.randrange(10**10, 10**11))
         return {
             "id": f"{self.rng.getrandbits(128):032x}",
@@ -253,7 +253,7 @@ class EventFactory:
             "telephonySessionId": f"s-{self.rng.getrandbits(96):024x}",
         }
 
-    def _message_store(self, fields: dict) -> SampleEvent:
+    def _message_store(self, fields: dict[str, Any]) -> SampleEvent:
         message_type = fields.pop("type", "SMS")
         direction = fields.pop("direction", "Inbound")
         body = {
@@ -268,7 +268,7 @@ class EventFactory:
         return SampleEvent("message_store", path, self.account_id, self.extension_id, body,
                            attributes={"type": message_type, "direction": direction})
 
-    def _instant_sms(self, fields: dict) -> SampleEvent:
+    def _instant_sms(self, fields: dict[str, Any]) -> SampleEvent:
         message_id = str(self._message_id())
         now = iso(self.now())
         body = {
@@ -298,17 +298,17 @@ class EventFactory:
         return SampleEvent("instant_sms", path, self.account_id, self.extension_id, body,
                            attributes={"type": str(body["type"]), "direction": str(body["direction"])})
 
-    def _extension_info(self, fields: dict) -> SampleEvent:
+    def _extension_info(self, fields: dict[str, Any]) -> SampleEvent:
         extension_id = str(fields.get("extensionId", self.extension_id))
         event_type = fields.get("eventType", "Update")
-        body: dict = {"extensionId": extension_id, "eventType": event_type}
+        body: dict[str, Any] = {"extensionId": extension_id, "eventType": event_type}
         if event_type == "Update":
             body["hints"] = ["ExtensionInfo"]
         body.update(fields)
         path = f"/restapi/v1.0/account/{self.account_id}/extension/{extension_id}"
         return SampleEvent("extension_info", path, self.account_id, extension_id, body)
 
-    def _extension_list(self, fields: dict) -> SampleEvent:
+    def _extension_list(self, fields: dict[str, Any]) -> SampleEvent:
         body = {"extensions": [{"extensionId": str(self.rng.randrange(10**9, 10**10)), "eventType": "Create"}]}
         body.update(fields)
         return SampleEvent("extension_list", f"/restapi/v1.0/account/{self.account_id}/extension", self.account_id,

@@ -71,17 +71,17 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readline(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+    def readline(self, size: int | None = -1) -> bytes:
         line = self._raw.readline(size if size is not None else -1)
         self.count += len(line)
         return line
 
-    def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int | None = -1) -> bytes:
         data = self._raw.read(size if size is not None else -1)
         self.count += len(data)
         return data
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]  # Buffer: 3.12+
         n = self._raw.readinto(buffer)
         self.count += n or 0
         return n or 0

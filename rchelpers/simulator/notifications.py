@@ -83,7 +83,7 @@ class TriggerResult:
     """What :meth:`Notifications.trigger` sent: the event's kind and body, and one notification per matching filter."""
 
     kind: str
-    body: dict
+    body: dict[str, Any]
     notifications: list[Notification]
 
     @property
@@ -91,7 +91,7 @@ class TriggerResult:
         """The subscriptions the event matched, in the order they were sent to."""
         return list(dict.fromkeys(n.subscription_id for n in self.notifications))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready: kind, body, matched subscription ids and the envelopes sent."""
         return {"kind": self.kind, "body": self.body, "subscriptionIds": self.subscription_ids,
                 "notifications": [n.envelope() for n in self.notifications]}

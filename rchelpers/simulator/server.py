@@ -31,7 +31,7 @@ from rchelpers.simulator.errors import (
     rate_exceeded,
     unknown_route,
 )
-from rchelpers.simulator.state import SUBSCRIPTION_PATH, Session
+from rchelpers.simulator.state import SUBSCRIPTION_PATH, Session, SubscriptionRecord, User
 
 if TYPE_CHECKING:
     from rchelpers.simulator import Simulator
@@ -218,12 +218,12 @@ def revoke(request: Request) -> Response:
     return Response(200, None)
 
 
-def _owner(request: Request) -> tuple[Any, str]:
+def _owner(request: Request) -> tuple[User, str]:
     assert request.session is not None
     return request.session.user, request.session.client_id
 
 
-def _info(request: Request, record: Any) -> dict[str, Any]:
+def _info(request: Request, record: SubscriptionRecord) -> dict[str, Any]:
     with request.sim.state.lock:  # a consistent snapshot even if another call renews it meanwhile
         return record.to_info(request.sim.url, request.sim.clock.now())
 
