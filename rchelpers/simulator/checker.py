@@ -378,6 +378,10 @@ def check_receiver(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"the URL's port must be a number from 1 to 65535, got {url!r}") from None
     if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= MAX_BURST:
         raise ValueError(f"burst must be a whole number from 1 to {MAX_BURST}, got {burst!r}")
     if timeout <= 0:

@@ -99,6 +99,7 @@ def test_report_text_and_dict(webhook_server):
 @pytest.mark.parametrize("url, kwargs, message", [
     ("ftp://example.com/x", {}, "expected an http:// or https:// URL"),
     ("not a url", {}, "expected an http:// or https:// URL"),
+    ("http://127.0.0.1:99999/x", {}, "port must be a number from 1 to 65535"),
     ("http://127.0.0.1:9/x", {"burst": 0}, "burst must be a whole number from 1 to 500, got 0"),
     ("http://127.0.0.1:9/x", {"burst": 5000}, "burst must be a whole number from 1 to 500"),
     ("http://127.0.0.1:9/x", {"timeout": 0}, "timeout must be a positive"),
