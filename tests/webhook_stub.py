@@ -1,14 +1,19 @@
 """Stand-in webhook servers on loopback for handshake and delivery tests (used by ``tests/conftest.py``).
 
 Import :class:`StubWebhook` from here when a fixture needs a wider scope than the function-scoped
-``webhook_server`` factory.
+``webhook_server`` factory. With ``ssl_context`` (a server-side :class:`ssl.SSLContext`) it serves HTTPS.
 """
 from __future__ import annotations
 
 import http.server
+import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 #: The behaviours a stand-in webhook can play.
@@ -36,7 +41,8 @@ class RecordedRequest:
 class StubWebhook:
     """A running stand-in webhook. ``mode`` may be changed while it runs (e.g. to make deliveries fail)."""
 
-    def __init__(self, mode: str = "echo", delay: float = 1.0, path: str = "/webhook") -> None:
+    def __init__(self, mode: str = "echo", delay: float = 1.0, path: str = "/webhook",
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         if mode not in WEBHOOK_MODES:
             raise ValueError(f"unknown webhook mode {mode!r}; use one of {WEBHOOK_MODES}")
         self.mode = mode
@@ -45,9 +51,12 @@ class StubWebhook:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._stopping = threading.Event()
+        self.tls_failures: list[str] = []  #: why each failed TLS handshake failed (HTTPS only)
         self._server = _QuietServer(("127.0.0.1", 0), _make_handler(self))
+        self._server.stub = self
+        self._server.ssl_context = ssl_context
         self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}{path}"
+        self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}{path}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                          name=f"stub-webhook-{self.port}", daemon=True)
         self._thread.start()
@@ -58,16 +67,29 @@ class StubWebhook:
             self.requests.append(request)
             self._arrived.notify_all()
 
+    def record_tls_failure(self, reason: str) -> None:
+        """Store why one TLS handshake failed and wake up waiters."""
+        with self._arrived:
+            self.tls_failures.append(reason)
+            self._arrived.notify_all()
+
     def wait_for(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
         """Wait (bounded) until at least ``count`` requests arrived; returns a copy of them all."""
+        return self._wait(self.requests, count, timeout, "requests")
+
+    def wait_for_tls_failures(self, count: int, timeout: float = 5.0) -> list[str]:
+        """Wait (bounded) until at least ``count`` TLS handshakes failed; returns a copy of their reasons."""
+        return self._wait(self.tls_failures, count, timeout, "failed TLS handshakes")
+
+    def _wait(self, items: list[T], count: int, timeout: float, what: str) -> list[T]:
         deadline = time.monotonic() + timeout
         with self._arrived:
-            while len(self.requests) < count:
+            while len(items) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"expected {count} requests within {timeout} s, got {len(self.requests)}")
+                    raise AssertionError(f"expected {count} {what} within {timeout} s, got {len(items)}")
                 self._arrived.wait(left)
-            return list(self.requests)
+            return list(items)
 
     def stop(self) -> None:
         """Stop serving and release the port (bounded)."""
@@ -82,6 +104,25 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 128
+    ssl_context: ssl.SSLContext | None = None
+    stub: StubWebhook | None = None
+
+    def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        """Run the TLS handshake (HTTPS only) on the request's own thread, then serve the request."""
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(5.0)
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except OSError as exc:  # ssl.SSLError included: e.g. the client refused the certificate
+            if self.stub is not None:
+                self.stub.record_tls_failure(str(exc))
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass

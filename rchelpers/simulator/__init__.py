@@ -43,6 +43,11 @@ blacklist_reactivation     None         modelled (2018 forum, "every 15 minutes"
                                         probes that reactivate a blacklisted address that validates
                                         again; None keeps it blacklisted, as today's docs say
 delivery_workers           4            guessed: delivery threads (one lane per address keeps order)
+webhook_ca_file            None         modelled: an https webhook needs TLS 1.2+ and a certificate for its
+                                        host from a CA in the system's trust store (public CAs), else
+                                        the create gets 400 SUB-524; this PEM file of CA certificates
+                                        is trusted too (a local test CA). Guessed: a delivery failing
+                                        TLS is logged ``I/O operation is failed. Details: [TLS ...]``
 =========================  ===========  ==============================================================
 
 Notifications (:mod:`.notifications` wires :mod:`.delivery`, :mod:`.reminders` and :mod:`.events`):
@@ -165,7 +170,8 @@ class Simulator:
         self.notifications = Notifications(
             self, delivery_timeout=self.options.delivery_timeout, retry_schedule=self.options.retry_schedule,
             blacklist_after=self.options.blacklist_after, blacklist_reactivation=self.options.blacklist_reactivation,
-            delivery_workers=self.options.delivery_workers, reminder_job_interval=self.options.reminder_job_interval)
+            delivery_workers=self.options.delivery_workers, reminder_job_interval=self.options.reminder_job_interval,
+            ssl_context=self.state.webhook_ssl_context)
 
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "Simulator":

@@ -42,7 +42,7 @@ from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from rchelpers.simulator.clock import SimClock, iso
-from rchelpers.simulator.handshake import USER_AGENT
+from rchelpers.simulator.handshake import USER_AGENT, describe_tls_error, webhook_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +185,9 @@ def failure_reason_for_io(details: str) -> str:
 class _ConnectionPool:
     """Idle keep-alive connections per (scheme, host, port); a connection that failed is closed, not reused."""
 
-    def __init__(self, timeout: float, max_idle: int = 16) -> None:
+    def __init__(self, timeout: float, max_idle: int = 16, ssl_context: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
+        self.ssl_context = ssl_context or webhook_ssl_context()
         self.max_idle = max_idle
         self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = collections.defaultdict(list)
         self._lock = threading.Lock()
@@ -202,7 +203,7 @@ class _ConnectionPool:
     def new(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
         """A new, not yet connected connection."""
         if scheme == "https":
-            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=ssl.create_default_context())
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self.ssl_context)
         return http.client.HTTPConnection(host, port, timeout=self.timeout)
 
     def put(self, scheme: str, host: str, port: int, conn: http.client.HTTPConnection) -> None:
@@ -290,6 +291,8 @@ def _standard_reason(status: int) -> str:
 def _io_details(exc: BaseException, phase: str) -> str:
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return "Connect timed out" if phase == "connect" else "Read timed out"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {describe_tls_error(exc)}"
     if isinstance(exc, ConnectionRefusedError):
         return "Connection refused"
     if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
@@ -319,7 +322,8 @@ class DeliveryEngine:
     last value repeats), ``blacklist_after`` simulated seconds of failures before blacklisting (600),
     ``reactivation_interval`` simulated seconds between reactivation probes (None: never), ``workers``
     threads, ``log_limit`` attempts kept in the log, ``settle_timeout`` real seconds the clock's settle
-    hook waits at most.
+    hook waits at most, ``ssl_context`` the TLS settings for https webhooks (default:
+    :func:`~rchelpers.simulator.handshake.webhook_ssl_context`, the system's CAs, TLS 1.2+).
     """
 
     def __init__(
@@ -334,6 +338,7 @@ class DeliveryEngine:
         workers: int = DEFAULT_WORKERS,
         log_limit: int = DEFAULT_LOG_LIMIT,
         settle_timeout: float | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         _check_seconds("delivery_timeout", timeout)
         if not isinstance(retry_schedule, (list, tuple)) or not retry_schedule:
@@ -354,7 +359,7 @@ class DeliveryEngine:
         self.workers = workers
         self.log_limit = log_limit
         self.settle_timeout = settle_timeout if settle_timeout is not None else self.timeout * 2 + 5.0
-        self._pool = _ConnectionPool(self.timeout)
+        self._pool = _ConnectionPool(self.timeout, ssl_context=ssl_context)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._ids = itertools.count(1)

@@ -4,11 +4,17 @@ The platform POSTs to the address with a ``Validation-Token`` header and an empt
 the address only if the reply is HTTP 200, echoes the same token, and is at most ``max_reply_bytes``
 long (status line, headers and body as received on the wire), all within ``timeout`` seconds.
 :func:`run_handshake` reports what happened; :func:`judge` turns it into the platform's error.
+
+An ``https`` address is reached as the platform reaches it (PLATFORM-FACTS §2: "TLS 1.2 or higher"):
+the certificate must chain to a trusted CA and name the address's host, and TLS below 1.2 is refused;
+any of these failing is 400 SUB-524 "HTTPS certificate is not valid". :func:`webhook_ssl_context`
+builds those settings; its ``ca_file`` adds a local test CA to the system's trust store.
 """
 from __future__ import annotations
 
 import http.client
 import io
+import os
 import socket
 import ssl
 import time
@@ -20,6 +26,39 @@ from rchelpers.simulator.errors import ApiError, invalid_parameter
 #: The User-Agent the platform sends with every request to a webhook (handshake, notifications).
 USER_AGENT = "RingCentral-Webhook/8.3"
 ADDRESS_PARAMETER = "deliveryMode.address"
+#: The oldest TLS version the platform accepts from an https webhook.
+MINIMUM_TLS_VERSION = ssl.TLSVersion.TLSv1_2
+
+
+def webhook_ssl_context(ca_file: str | os.PathLike[str] | None = None) -> ssl.SSLContext:
+    """The TLS settings the platform uses towards https webhooks: certificate and host name verified, TLS 1.2+.
+
+    The system's CA store is trusted (the platform trusts public CAs); ``ca_file``, a PEM file of CA
+    certificates, is trusted as well (for a local webhook signed by a test CA). Raises ValueError when
+    ``ca_file`` cannot be read as CA certificates.
+    """
+    context = ssl.create_default_context()
+    context.minimum_version = MINIMUM_TLS_VERSION
+    if ca_file is not None:
+        path = os.fspath(ca_file)
+        try:
+            context.load_verify_locations(cafile=path)
+        except ssl.SSLError:
+            reason = "no PEM certificate in it"
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+        else:
+            return context
+        raise ValueError(f"CA file {path!r} cannot be used ({reason}): pass a PEM file holding the certificate "
+                         "of the CA that signed the webhook's certificate")
+    return context
+
+
+def describe_tls_error(exc: ssl.SSLError) -> str:
+    """A short reason for a failed TLS handshake, e.g. ``certificate verify failed: self-signed certificate``."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return f"certificate verify failed: {exc.verify_message}"
+    return str(exc.reason or exc.strerror or exc).replace("_", " ").lower()
 
 
 @dataclass
@@ -133,7 +172,10 @@ def check_address(address: object) -> str:
 
 def run_handshake(address: str, token: str, timeout: float = 3.0, max_reply_bytes: int = 1024,
                   ssl_context: ssl.SSLContext | None = None) -> HandshakeResult:
-    """POST the validation request to ``address`` and report the reply (never raises for network trouble)."""
+    """POST the validation request to ``address`` and report the reply (never raises for network trouble).
+
+    ``ssl_context`` is used for an https address (default: :func:`webhook_ssl_context`, the system's CAs).
+    """
     result = HandshakeResult(address=address, token=token, max_reply_bytes=max_reply_bytes)
     parts = urlsplit(address)
     if parts.hostname is None:
@@ -142,7 +184,7 @@ def run_handshake(address: str, token: str, timeout: float = 3.0, max_reply_byte
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if parts.scheme == "https":
         conn: http.client.HTTPConnection = _HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl_context or ssl.create_default_context())
+            parts.hostname, parts.port, timeout=timeout, context=ssl_context or webhook_ssl_context())
     else:
         conn = _HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     headers = {"Validation-Token": token, "Content-Type": "application/json", "User-Agent": USER_AGENT,
@@ -174,7 +216,7 @@ def run_handshake(address: str, token: str, timeout: float = 3.0, max_reply_byte
         if result.elapsed > timeout:
             result.failure, result.detail = "timeout", f"no complete reply within {timeout:g} s"
     except ssl.SSLError as exc:
-        result.failure, result.detail = "tls", f"TLS handshake failed: {exc}"
+        result.failure, result.detail = "tls", f"TLS handshake failed: {describe_tls_error(exc)}"
     except (socket.timeout, TimeoutError):
         result.failure, result.detail = "timeout", f"no reply within {timeout:g} s"
     except http.client.HTTPException as exc:

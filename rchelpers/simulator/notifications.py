@@ -8,6 +8,7 @@ job (:mod:`.reminders`) and the sample events (:mod:`.events`) to one Simulator 
 from __future__ import annotations
 
 import random
+import ssl
 import threading
 import uuid as _uuid
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ class Notifications:
         blacklist_reactivation: float | None = None,
         delivery_workers: int = DEFAULT_WORKERS,
         reminder_job_interval: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.sim = sim
         self._rng = random.Random(sim.ids.bytes(16))
@@ -122,7 +124,7 @@ class Notifications:
         self.subscriptions = StateSubscriptions(sim.state)
         self._engine_options = dict(timeout=delivery_timeout, retry_schedule=retry_schedule,
                                     blacklist_after=blacklist_after, reactivation_interval=blacklist_reactivation,
-                                    workers=delivery_workers)
+                                    workers=delivery_workers, ssl_context=ssl_context)
         self.engine = self._new_engine()
         self.reminders = ReminderJob(sim.clock, self.subscriptions, self._send_reminder, reminder_job_interval)
         user = sim.state.user

@@ -11,8 +11,10 @@ import contextlib
 import json
 import logging
 import math
+import os
 import random
 import secrets
+import ssl
 import string
 import threading
 import uuid
@@ -22,7 +24,7 @@ from typing import Any, Callable, Iterator, Mapping
 from rchelpers.simulator.clock import Job, SimClock, iso
 from rchelpers.simulator.errors import ApiError, cannot_parse, invalid_parameter, missing_parameter, not_found
 from rchelpers.simulator.filters import EventFilter, Owner, check_reminder_rules, parse_filters
-from rchelpers.simulator.handshake import HandshakeResult, check_address, judge, run_handshake
+from rchelpers.simulator.handshake import HandshakeResult, check_address, judge, run_handshake, webhook_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class SimOptions:
     blacklist_reactivation: float | None = None
     delivery_workers: int = 4
     max_body_bytes: int = 1_048_576
+    webhook_ca_file: str | os.PathLike[str] | None = None
 
     def __post_init__(self) -> None:
         for name in ("validation_timeout", "reminder_job_interval"):
@@ -66,6 +69,9 @@ class SimOptions:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if self.rate_limits is not None and not isinstance(self.rate_limits, Mapping):
             raise ValueError("rate_limits must be a dict {group: (limit, window, penalty)} or None to disable")
+        if self.webhook_ca_file is not None and not isinstance(self.webhook_ca_file, (str, os.PathLike)):
+            raise ValueError(f"webhook_ca_file must be the path of a PEM file of CA certificates or None, "
+                             f"got {self.webhook_ca_file!r}")
 
 
 class IdSource:
@@ -211,6 +217,8 @@ class State:
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
         self.handshake: Callable[[str, str], HandshakeResult] = self._default_handshake
+        #: The TLS settings for https webhooks (handshake and delivery): system CAs plus ``webhook_ca_file``.
+        self.webhook_ssl_context: ssl.SSLContext = webhook_ssl_context(options.webhook_ca_file)
         self.apps: dict[str, App] = {}
         self.users: list[User] = []
         self.sessions: dict[str, Session] = {}
@@ -365,7 +373,8 @@ class State:
             return record
 
     def _default_handshake(self, address: str, token: str) -> HandshakeResult:
-        return run_handshake(address, token, self.options.validation_timeout, self.options.max_reply_bytes)
+        return run_handshake(address, token, self.options.validation_timeout, self.options.max_reply_bytes,
+                             self.webhook_ssl_context)
 
     def _check_limit_locked(self, user: User, client_id: str) -> None:
         count = sum(1 for r in self.subscriptions.values() if r.owner == user.owner and r.client_id == client_id)
