@@ -59,7 +59,8 @@ failures are retried and blacklisted as above; renewal reminders run every ``rem
 (``POST /_sim/deliveries/{id}/replay``) sends one again with the same uuid. After each clock job the
 clock waits (bounded) for the deliveries that job started; with a frozen clock ``trigger`` waits for
 its own, with a flowing one call ``sim.wait_for_deliveries()``. ``check_receiver(url)``
-(``python -m rchelpers.simulator check URL``) runs the platform's rules against any webhook.
+(``python -m rchelpers.simulator check URL``) runs the platform's rules against any webhook
+(``ca_file=`` / ``--ca-file`` trusts a test CA for an https one).
 
 ``seed`` makes every id, uuid, token and secret come from ``random.Random(seed)`` and starts a frozen
 clock at 2026-01-01T00:00:00Z (``start_time``/``clock_speed`` change that), so equal calls give

@@ -5,8 +5,12 @@ handshake, sample notifications with the right and a wrong ``Verification-Token`
 and a burst of concurrent notifications, and judges each reply by the rules in PLATFORM-FACTS.md §2–§5
 and DECISIONS.md. It needs no running Simulator: these are the platform's rules, not its state.
 
-``python -m rchelpers.simulator check URL [--verification-token T]`` prints the same report and exits
-with status 1 when a required rule failed.
+An https URL is reached as the platform reaches it: TLS 1.2 or higher, a certificate for the URL's host
+from a trusted CA (the system's store, plus ``ca_file`` for a local test CA); the ``tls`` rule reports
+a failure and how to fix it (the platform would answer the create call with SUB-524).
+
+``python -m rchelpers.simulator check URL [--verification-token T] [--ca-file PEM]`` prints the same
+report and exits with status 1 when a required rule failed.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import argparse
 import concurrent.futures
 import http.client
 import json
+import os
 import socket
 import ssl
 import sys
@@ -23,13 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from rchelpers.simulator.handshake import USER_AGENT
+from rchelpers.simulator.handshake import USER_AGENT, describe_tls_error, webhook_ssl_context
 
 MAX_REPLY_BYTES = 1024
 TIME_LIMIT_MS = 3000.0
 STRICT_TIME_LIMIT_MS = 1000.0
 #: At most this many concurrent notifications in the burst rule (one thread each).
 MAX_BURST = 500
+#: What the ``tls`` rule tells to fix when the TLS handshake with an https receiver fails.
+TLS_FIX = ("serve the full chain from a public CA (e.g. Let's Encrypt) with a certificate for the URL's host "
+           "name, over TLS 1.2 or higher; otherwise creating the subscription fails with SUB-524 "
+           "'HTTPS certificate is not valid'")
 
 
 @dataclass
@@ -127,6 +136,7 @@ class _Reply:
     headers: list[tuple[str, str]]
     body: bytes
     latency_ms: float
+    tls_version: str | None = None  #: e.g. ``TLSv1.3`` for an https URL
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -142,8 +152,9 @@ class _Reply:
         return len(head.encode("latin-1", "replace")) + len(self.body)
 
 
-def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> _Reply:
-    """One POST on a fresh connection; raises OSError (incl. timeouts) when it cannot complete."""
+def _post(url: str, headers: dict[str, str], body: bytes, timeout: float,
+          ssl_context: ssl.SSLContext | None = None) -> _Reply:
+    """One POST on a fresh connection; raises OSError (incl. timeouts and ssl.SSLError) when it cannot complete."""
     parts = urlsplit(url)
     assert parts.hostname is not None  # check_receiver refuses a URL without a host
     path = parts.path or "/"
@@ -151,22 +162,25 @@ def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> _Re
         path += "?" + parts.query
     if parts.scheme == "https":
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context()
+            parts.hostname, parts.port, timeout=timeout, context=ssl_context or webhook_ssl_context()
         )
     else:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     started = time.perf_counter()
     try:
         conn.request("POST", path, body=body, headers={**headers, "Content-Length": str(len(body))})
+        tls_version = conn.sock.version() if isinstance(conn.sock, ssl.SSLSocket) else None
         response = conn.getresponse()
         data = response.read()
         latency = (time.perf_counter() - started) * 1000.0
-        return _Reply(response.status, response.reason, response.getheaders(), data, latency)
+        return _Reply(response.status, response.reason, response.getheaders(), data, latency, tls_version)
     finally:
         conn.close()
 
 
 def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {describe_tls_error(exc)}"
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return "timed out"
     if isinstance(exc, ConnectionRefusedError):
@@ -212,11 +226,15 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[index]
 
 
-def _check_handshake(url: str, timeout: float, time_limit_ms: float, strict_ms: float) -> tuple[list[RuleResult], bool]:
+def _check_handshake(url: str, timeout: float, time_limit_ms: float, strict_ms: float,
+                     ssl_context: ssl.SSLContext | None = None) -> tuple[list[RuleResult], bool]:
     token = str(uuid.uuid4())
     headers = {"Validation-Token": token, "Content-Type": "application/json", "User-Agent": USER_AGENT}
     try:
-        reply = _post(url, headers, b"", timeout)
+        reply = _post(url, headers, b"", timeout, ssl_context)
+    except ssl.SSLError as exc:
+        return [RuleResult("reachable", True, "TCP connection accepted"),
+                RuleResult("tls", False, _describe_error(exc), TLS_FIX)], False
     except OSError as exc:
         what = _describe_error(exc)
         fix = (
@@ -226,6 +244,8 @@ def _check_handshake(url: str, timeout: float, time_limit_ms: float, strict_ms: 
         )
         return [RuleResult("reachable", False, what, fix)], False
     results = [RuleResult("reachable", True, f"HTTP {reply.status}")]
+    if reply.tls_version is not None:
+        results.append(RuleResult("tls", True, f"{reply.tls_version}, certificate valid for the host"))
     echoed = reply.header("Validation-Token")
     if echoed is None:
         results.append(RuleResult(
@@ -273,13 +293,14 @@ def _latency_rule(name: str, latency_ms: float, limit_ms: float, advisory: bool)
 
 
 def _check_notifications(
-    url: str, verification_token: str | None, timeout: float, time_limit_ms: float
+    url: str, verification_token: str | None, timeout: float, time_limit_ms: float,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> list[RuleResult]:
     results: list[RuleResult] = []
     headers, body = _sample_notification(verification_token)
     name = "notification" if verification_token is None else "notification.right_token"
     try:
-        reply = _post(url, headers, body, timeout)
+        reply = _post(url, headers, body, timeout, ssl_context)
         ok = 200 <= reply.status < 300 and reply.latency_ms <= time_limit_ms
         fix = ""
         if not 200 <= reply.status < 300:
@@ -299,7 +320,7 @@ def _check_notifications(
         return results
     wrong_headers, wrong_body = _sample_notification("wrong-" + uuid.uuid4().hex[:8])
     try:
-        reply = _post(url, wrong_headers, wrong_body, timeout)
+        reply = _post(url, wrong_headers, wrong_body, timeout, ssl_context)
         refused = not 200 <= reply.status < 300
         results.append(RuleResult(
             "notification.wrong_token", refused,
@@ -313,10 +334,11 @@ def _check_notifications(
     return results
 
 
-def _check_empty_body(url: str, timeout: float, time_limit_ms: float) -> RuleResult:
+def _check_empty_body(url: str, timeout: float, time_limit_ms: float,
+                     ssl_context: ssl.SSLContext | None = None) -> RuleResult:
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     try:
-        reply = _post(url, headers, b"", timeout)
+        reply = _post(url, headers, b"", timeout, ssl_context)
     except OSError as exc:
         return RuleResult("empty_body", False, _describe_error(exc),
                           "answer an empty-body POST quickly (the validation request has no body)")
@@ -329,13 +351,14 @@ def _check_empty_body(url: str, timeout: float, time_limit_ms: float) -> RuleRes
 
 
 def _check_burst(
-    url: str, verification_token: str | None, burst: int, timeout: float, time_limit_ms: float
+    url: str, verification_token: str | None, burst: int, timeout: float, time_limit_ms: float,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> RuleResult:
     def one() -> tuple[int | None, float, str]:
         headers, body = _sample_notification(verification_token)
         started = time.perf_counter()
         try:
-            reply = _post(url, headers, body, timeout)
+            reply = _post(url, headers, body, timeout, ssl_context)
             return reply.status, reply.latency_ms, ""
         except OSError as exc:
             return None, (time.perf_counter() - started) * 1000.0, _describe_error(exc)
@@ -366,6 +389,7 @@ def check_receiver(
     burst: int = 20,
     time_limit_ms: float = TIME_LIMIT_MS,
     strict_time_limit_ms: float = STRICT_TIME_LIMIT_MS,
+    ca_file: str | os.PathLike[str] | None = None,
 ) -> CheckReport:
     """Run the platform's webhook rules against ``url`` and return a report, one result per rule.
 
@@ -373,7 +397,8 @@ def check_receiver(
     a notification carrying a wrong token is also sent, to see whether the receiver refuses it.
     ``timeout`` bounds each request in seconds, ``burst`` is the number of concurrent notifications,
     ``time_limit_ms`` the platform's time limit (3000 ms today) and ``strict_time_limit_ms`` the older
-    1000 ms rule, reported as an advisory warning.
+    1000 ms rule, reported as an advisory warning. ``ca_file`` (a PEM file of CA certificates) is trusted
+    for an https URL besides the system's CAs, e.g. the test CA of a local receiver.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -386,16 +411,18 @@ def check_receiver(
         raise ValueError(f"burst must be a whole number from 1 to {MAX_BURST}, got {burst!r}")
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+    context = webhook_ssl_context(ca_file) if parts.scheme == "https" or ca_file is not None else None
     report = CheckReport(url)
-    handshake, reachable = _check_handshake(url, timeout, time_limit_ms, strict_time_limit_ms)
+    handshake, reachable = _check_handshake(url, timeout, time_limit_ms, strict_time_limit_ms, context)
     report.results.extend(handshake)
     rest = ["notification", "notification.wrong_token", "empty_body", f"burst.{burst}"]
     if not reachable:
-        report.results.extend(RuleResult(name, None, "skipped: receiver not reachable") for name in rest)
+        why = "TLS handshake failed" if handshake[-1].name == "tls" else "receiver not reachable"
+        report.results.extend(RuleResult(name, None, f"skipped: {why}") for name in rest)
         return report
-    report.results.extend(_check_notifications(url, verification_token, timeout, time_limit_ms))
-    report.results.append(_check_empty_body(url, timeout, time_limit_ms))
-    report.results.append(_check_burst(url, verification_token, burst, timeout, time_limit_ms))
+    report.results.extend(_check_notifications(url, verification_token, timeout, time_limit_ms, context))
+    report.results.append(_check_empty_body(url, timeout, time_limit_ms, context))
+    report.results.append(_check_burst(url, verification_token, burst, timeout, time_limit_ms, context))
     return report
 
 
@@ -407,6 +434,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verification-token", default=None, help="the token the receiver expects")
     parser.add_argument("--burst", type=int, default=20, help="concurrent notifications to send (default 20)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)")
+    parser.add_argument("--ca-file", default=None,
+                        help="a PEM file of CA certificates to trust for an https URL, besides the system's")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -414,7 +443,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Run the check described by parsed ``args`` and print the report; 0 all passed, 1 a rule failed, 2 bad input."""
     try:
         report = check_receiver(args.url, verification_token=args.verification_token,
-                                timeout=args.timeout, burst=args.burst)
+                                timeout=args.timeout, burst=args.burst, ca_file=args.ca_file)
     except ValueError as exc:
         print(f"check: {exc}", file=sys.stderr)
         return 2
@@ -423,7 +452,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``check URL [--verification-token T] [--burst N] [--timeout S] [--json]``; see :func:`run_command`."""
+    """``check URL [--verification-token T] [--burst N] [--timeout S] [--ca-file PEM] [--json]``; see run_command."""
     parser = argparse.ArgumentParser(prog="python -m rchelpers.simulator check")
     configure_parser(parser)
     return run_command(parser.parse_args(argv))

@@ -18,7 +18,10 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from rchelpers.simulator import Simulator
+import requests
+
+from rchelpers.simulator import Simulator, check_receiver
+from rchelpers.simulator import checker
 from rchelpers.simulator.handshake import webhook_ssl_context
 from sim_helpers import Api, assert_error
 from webhook_stub import StubWebhook
@@ -273,3 +276,44 @@ def test_webhook_context_requires_tls_1_2_and_checks_the_host(pki: ThrowawayPKI)
     context = webhook_ssl_context(pki.ca_file)
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
     assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+
+
+# --- the receiver checker -------------------------------------------------------------------------------
+def test_checker_reports_an_untrusted_certificate_with_the_fix(https_hook):
+    hook = https_hook("good")
+    report = check_receiver(hook.url, burst=2, timeout=5)
+    assert not report.ok
+    tls = report["tls"]
+    assert tls.verdict == "FAIL" and "unable to get local issuer certificate" in tls.measured
+    assert "serve the full chain from a public CA" in tls.fix and "SUB-524" in tls.fix
+    assert report["burst.2"].verdict == "SKIP" and "TLS handshake failed" in report["burst.2"].measured
+    assert "serve the full chain from a public CA" in str(report)
+
+
+def test_checker_with_the_ca_file_passes_over_https(pki: ThrowawayPKI, https_hook):
+    hook = https_hook("good")
+    report = check_receiver(hook.url, burst=2, timeout=5, ca_file=pki.ca_file)
+    assert report.ok, str(report)
+    assert report["tls"].verdict == "PASS" and report["tls"].measured.startswith("TLSv1.")
+    assert len(hook.requests) >= 5  # handshake, notification, empty body, burst of 2
+
+
+def test_checker_cli_ca_file(pki: ThrowawayPKI, https_hook, capsys):
+    hook = https_hook("wrong_host")
+    assert checker.main([hook.url, "--burst", "1", "--ca-file", pki.ca_file]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  tls" in out and "IP address mismatch" in out and "serve the full chain" in out
+    assert checker.main([hook.url, "--ca-file", "/nonexistent/ca.pem"]) == 2
+    assert "cannot be used" in capsys.readouterr().err
+
+
+def test_plain_http_report_has_no_tls_rule(webhook_server):
+    report = check_receiver(webhook_server("echo").url, burst=1, timeout=5)
+    assert report.ok and "tls" not in [r.name for r in report]
+
+
+def test_requests_agrees_the_test_ca_certificate_is_valid(pki: ThrowawayPKI, https_hook):
+    """A second TLS client (requests/urllib3) accepts the good certificate with the CA: the fixture is sound."""
+    hook = https_hook("good")
+    response = requests.post(hook.url, headers={"Validation-Token": "x"}, verify=pki.ca_file, timeout=5)
+    assert response.status_code == 200 and response.headers["Validation-Token"] == "x"
