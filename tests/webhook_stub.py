@@ -67,6 +67,12 @@ class StubWebhook:
             self.requests.append(request)
             self._arrived.notify_all()
 
+    def serve_tls(self, ssl_context: ssl.SSLContext) -> None:
+        """Serve the next connections with ``ssl_context`` (e.g. a certificate that went bad); HTTPS stubs only."""
+        if self._server.ssl_context is None:
+            raise ValueError("this stand-in webhook serves plain HTTP: pass ssl_context= when making it")
+        self._server.ssl_context = ssl_context
+
     def record_tls_failure(self, reason: str) -> None:
         """Store why one TLS handshake failed and wake up waiters."""
         with self._arrived:

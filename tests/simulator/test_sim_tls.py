@@ -247,7 +247,7 @@ def test_delivery_to_a_certificate_gone_bad_fails_with_the_tls_reason(pki: Throw
                                                                       trusting_sim: Simulator, https_hook):
     hook = https_hook("good")
     assert trusting_api.create(hook.url).status_code == 200
-    hook._server.ssl_context = pki.server_context("self_signed")  # the receiver now serves a self-signed cert
+    hook.serve_tls(pki.server_context("self_signed"))  # the receiver now serves a self-signed certificate
     trusting_sim.trigger("presence")
     attempt = trusting_sim.deliveries[-1]
     assert not attempt.ok and attempt.status is None
