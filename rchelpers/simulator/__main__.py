@@ -35,6 +35,7 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-file", help="write RC_SERVER_URL, RC_CLIENT_ID, RC_CLIENT_SECRET, RC_JWT here (0600)")
     parser.add_argument("--seed", type=int, help="deterministic ids and secrets, clock frozen at 2026-01-01")
     parser.add_argument("--clock-speed", type=float, help="simulated seconds per real second (0 freezes)")
+    parser.add_argument("--webhook-ca-file", help="PEM of extra CAs to trust for https webhook addresses (a local test CA)")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
 
 
@@ -74,7 +75,8 @@ def serve(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            sim = Simulator(args.host, args.port, seed=args.seed, clock_speed=args.clock_speed).start()
+            sim = Simulator(args.host, args.port, seed=args.seed, clock_speed=args.clock_speed,
+                            webhook_ca_file=args.webhook_ca_file).start()
         except (OSError, ValueError) as exc:
             print(f"cannot start the simulator on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 2

@@ -76,3 +76,10 @@ def test_bad_arguments_exit_with_a_clear_message(capsys):
 def test_parser_defaults_to_serve():
     args = build_parser().parse_args(["serve", "--port", "0"])
     assert args.command == "serve" and args.port == 0 and args.host == "127.0.0.1"
+
+
+def test_an_unusable_webhook_ca_file_exits_with_what_to_pass(tmp_path, capsys):
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    assert main(["--webhook-ca-file", str(not_pem)]) == 2
+    assert "pass a PEM file" in capsys.readouterr().err
