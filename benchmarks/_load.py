@@ -1,16 +1,25 @@
-"""A small closed-loop HTTP load generator that runs in separate processes.
+"""A small HTTP load generator, closed or open loop, that runs in separate processes.
 
 Each worker process drives its share of the clients with non-blocking sockets and one selector, so
-the load generator never competes for the GIL of the server it measures. A client sends one
-request, waits for the whole reply, records the latency (connect included when it opens a new
-connection), then sends the next: on the same connection (keep-alive) or on a new one.
+the load generator never competes for the GIL of the server it measures. A client has at most one
+request in flight, on the same connection (keep-alive) or on a new one per request.
+
+- Closed loop (``rate=None``): a client sends its next request as soon as the previous reply is in
+  and the latency runs from the actual send (connect included when it opens a new connection). A
+  stalled client sends nothing meanwhile, so its stall counts once (coordinated omission).
+- Open loop (``rate=R``, as wrk2 does): client ``i`` of ``N`` sends request ``k`` at the intended time
+  ``t0 + i/R + k*N/R``, so together they send ``R`` requests per second, evenly spaced. A client
+  behind schedule sends its overdue requests back to back, and every latency runs from the request's
+  intended send time: a stall counts for every request scheduled behind it.
 
     >>> result = run_load("http://127.0.0.1:8000/webhook", body, headers, clients=8, duration=3.0)
     >>> result.rps, result.p99_ms, result.errors
+    >>> paced = run_load("http://127.0.0.1:8000/webhook", body, headers, clients=64, duration=3.0, rate=1500)
 """
 from __future__ import annotations
 
 import errno
+import heapq
 import multiprocessing
 import selectors
 import socket
@@ -37,8 +46,21 @@ class LoadResult:
     errors: dict[str, int] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
-    #: the age (ms) of each request still unanswered when the run ended (not in ``latencies_ms``)
+    #: the age (ms) of each request still unanswered when the run ended (not in ``latencies_ms``); in
+    #: open loop this includes the requests a late client had not sent yet, aged from their intended time
     unfinished_ms: list[float] = field(default_factory=list)
+    #: the target total rate (requests/s) of an open-loop run; None for a closed-loop run
+    rate: float | None = None
+
+    @property
+    def samples_ms(self) -> list[float]:
+        """The latencies the percentiles and max are taken over.
+
+        Closed loop: the replies received. Open loop: those, plus each request still unanswered or
+        not yet sent at the end at its age then (a lower bound on its latency), so a client stalled
+        when the run ends cannot hide its backlog.
+        """
+        return self.latencies_ms + self.unfinished_ms if self.rate else self.latencies_ms
 
     @property
     def error_count(self) -> int:
@@ -66,10 +88,11 @@ class LoadResult:
         return self.requests / self.duration if self.duration else 0.0
 
     def percentile(self, fraction: float) -> float:
-        """The latency (ms) under which ``fraction`` of the requests completed."""
-        if not self.latencies_ms:
+        """The latency (ms) under which ``fraction`` of the requests completed (see :attr:`samples_ms`)."""
+        samples = self.samples_ms
+        if not samples:
             return float("nan")
-        ordered = sorted(self.latencies_ms)
+        ordered = sorted(samples)
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
     @property
@@ -84,8 +107,9 @@ class LoadResult:
 
     @property
     def max_ms(self) -> float:
-        """Slowest request."""
-        return max(self.latencies_ms) if self.latencies_ms else float("nan")
+        """Slowest request (see :attr:`samples_ms`)."""
+        samples = self.samples_ms
+        return max(samples) if samples else float("nan")
 
 
 def build_request(url: str, body: bytes, headers: dict[str, str] | None = None, *, keep_alive: bool = True) -> bytes:
@@ -102,13 +126,17 @@ def build_request(url: str, body: bytes, headers: dict[str, str] | None = None, 
 
 
 class _Client:
-    __slots__ = ("sock", "started", "buffer", "connecting")
+    __slots__ = ("buffer", "busy", "connecting", "due", "sock", "started")
 
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
         self.started = 0.0
         self.buffer = bytearray()
         self.connecting = False
+        #: open loop: the intended send time (perf_counter) of the request in flight or due next
+        self.due = 0.0
+        #: open loop: a request is in flight (an idle keep-alive client keeps its socket open)
+        self.busy = False
 
 
 def _reply_complete(buffer: bytearray, eof: bool) -> tuple[int, bool] | None:
@@ -256,14 +284,160 @@ def _worker(address: tuple[str, int], request: bytes, clients: int, duration: fl
     results.put({"latencies": latencies, "errors": errors, "statuses": statuses, "unfinished": unfinished})
 
 
+def _open_worker(address: tuple[str, int], request: bytes, first: int, clients: int, total: int, rate: float,
+                 duration: float, keep_alive: bool, timeout: float, results: "multiprocessing.Queue[dict]",
+                 start_at: float) -> None:
+    """Open loop: clients ``first`` .. ``first+clients-1`` of ``total`` send on a fixed schedule at ``rate`` in all."""
+    selector = selectors.DefaultSelector()
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    statuses: dict[int, int] = {}
+    interval = total / rate  # each client's own pace
+    pool = [_Client() for _ in range(clients)]
+    idle: list[tuple[float, int]] = []  # (intended send time, client index): the clients waiting for their turn
+    prefix, marker, suffix = request.partition(UUID_MARKER)
+
+    def error(kind: str) -> None:
+        errors[kind] = errors.get(kind, 0) + 1
+
+    def next_request(index: int) -> None:
+        """The request in flight is over: queue the client's next request on its schedule."""
+        client = pool[index]
+        client.busy = False
+        client.due += interval
+        heapq.heappush(idle, (client.due, index))
+
+    def close(client: _Client) -> None:
+        if client.sock is not None:
+            selector.unregister(client.sock)
+            client.sock.close()
+            client.sock = None
+
+    def fail(index: int, kind: str) -> None:
+        error(kind)
+        close(pool[index])
+        next_request(index)
+
+    def send(index: int) -> None:
+        client = pool[index]
+        assert client.sock is not None
+        payload = prefix + str(uuid.uuid4()).encode() + suffix if marker else request
+        try:
+            client.sock.sendall(payload)
+        except OSError as exc:
+            fail(index, type(exc).__name__)
+
+    def begin(index: int) -> None:
+        client = pool[index]
+        client.busy = True
+        client.started = time.perf_counter()
+        client.buffer.clear()
+        if client.sock is not None:
+            send(index)
+            return
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        code = sock.connect_ex(address)
+        if code not in (0, errno.EINPROGRESS):
+            sock.close()
+            fail(index, errno.errorcode.get(code, str(code)))
+            return
+        client.sock = sock
+        client.connecting = True
+        selector.register(sock, selectors.EVENT_WRITE, index)
+
+    while time.time() < start_at:
+        time.sleep(0.001)
+    t0 = time.perf_counter() + max(0.0, start_at - time.time())
+    end = t0 + duration
+    for index, client in enumerate(pool):
+        client.due = t0 + (first + index) / rate
+        heapq.heappush(idle, (client.due, index))
+    next_scan = 0.0
+    while True:
+        now = time.perf_counter()
+        if now >= end:
+            break
+        while idle and idle[0][0] <= now:
+            begin(heapq.heappop(idle)[1])
+        wait = min(0.02, end - now, (idle[0][0] - now) if idle else 0.02)
+        for key, _ in selector.select(max(0.0, wait)):
+            index = key.data
+            client = pool[index]
+            sock = client.sock
+            if sock is None:
+                continue
+            if client.connecting:
+                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if code:
+                    fail(index, errno.errorcode.get(code, str(code)))
+                    continue
+                client.connecting = False
+                selector.modify(sock, selectors.EVENT_READ, index)
+                send(index)
+                continue
+            try:
+                data = sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                if client.busy:
+                    fail(index, type(exc).__name__)
+                else:
+                    close(client)
+                continue
+            if not client.busy:  # the server closed an idle keep-alive connection: reconnect for the next request
+                close(client)
+                continue
+            client.buffer += data
+            try:
+                reply = _reply_complete(client.buffer, eof=not data)
+            except ValueError:
+                fail(index, "bad or cut reply")
+                continue
+            if reply is None:
+                continue
+            status, server_closes = reply
+            finished = time.perf_counter()
+            if finished <= end:
+                latencies.append((finished - client.due) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+            if server_closes or not keep_alive:
+                close(client)
+            next_request(index)
+        now = time.perf_counter()
+        if now >= next_scan:  # abandon requests unanswered for ``timeout`` seconds since they were sent
+            next_scan = now + 0.02
+            for index, client in enumerate(pool):
+                if client.busy and now - client.started > timeout:
+                    fail(index, "timeout")
+    # Every request intended before the end and not answered by then: in flight, or not sent yet (behind schedule).
+    unfinished = []
+    for client in pool:
+        due = client.due
+        while due < end:
+            unfinished.append((end - due) * 1000)
+            due += interval
+    for client in pool:
+        close(client)
+    results.put({"latencies": latencies, "errors": errors, "statuses": statuses, "unfinished": unfinished})
+
+
 def run_load(url: str, body: bytes, headers: dict[str, str] | None = None, *, clients: int = 8,
              duration: float = 3.0, keep_alive: bool = True, processes: int = 1,
-             timeout: float = 5.0) -> LoadResult:
+             timeout: float = 5.0, rate: float | None = None) -> LoadResult:
     """Load ``url`` with ``clients`` concurrent POSTs of ``body`` for ``duration`` seconds.
 
     :param processes: worker processes sharing the clients (each runs one selector loop).
-    :param timeout: a request still unanswered after this many seconds counts as an error.
+    :param timeout: a request still unanswered this many seconds after it was sent counts as an error.
+    :param rate: open loop at this total rate (requests/s), latencies from each request's intended
+        send time; None (the default) for a closed loop.
     """
+    if rate is not None and not rate > 0:
+        raise ValueError(f"rate must be a positive number of requests per second, got {rate!r}")
+    if not 0 < duration <= 600 or not 0 < timeout <= 600:
+        raise ValueError(f"duration and timeout must be in (0, 600] seconds, got {duration!r} and {timeout!r}")
     parts = urlsplit(url)
     address = (parts.hostname or "127.0.0.1", parts.port or 80)
     request = build_request(url, body, headers, keep_alive=keep_alive)
@@ -272,21 +446,32 @@ def run_load(url: str, body: bytes, headers: dict[str, str] | None = None, *, cl
     processes = max(1, min(processes, clients))
     shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     start_at = time.time() + 0.5 + 0.15 * processes
-    workers = [context.Process(target=_worker, args=(address, request, share, duration, keep_alive, timeout,
-                                                     results, start_at), daemon=True)
-               for share in shares]
+    if rate is None:
+        workers = [context.Process(target=_worker, args=(address, request, share, duration, keep_alive, timeout,
+                                                         results, start_at), daemon=True)
+                   for share in shares]
+    else:
+        firsts = [sum(shares[:i]) for i in range(processes)]
+        workers = [context.Process(target=_open_worker, args=(address, request, first, share, clients, rate, duration,
+                                                              keep_alive, timeout, results, start_at), daemon=True)
+                   for first, share in zip(firsts, shares, strict=True)]
     for worker in workers:
         worker.start()
-    result = LoadResult(clients=clients, keep_alive=keep_alive, duration=duration)
-    for _ in workers:
-        part = results.get(timeout=duration + timeout + 30)
+    result = LoadResult(clients=clients, keep_alive=keep_alive, duration=duration, rate=rate)
+    try:
+        parts_received = [results.get(timeout=(start_at - time.time()) + duration + timeout + 30) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(10)
+            if worker.is_alive():
+                worker.kill()
+                worker.join(5)
+    for part in parts_received:
         result.latencies_ms.extend(part["latencies"])
         for kind, count in part["errors"].items():
             result.errors[kind] = result.errors.get(kind, 0) + count
         for status, count in part["statuses"].items():
             result.statuses[status] = result.statuses.get(status, 0) + count
         result.unfinished_ms.extend(part["unfinished"])
-    for worker in workers:
-        worker.join(10)
     result.requests = len(result.latencies_ms)
     return result
