@@ -13,7 +13,9 @@ the TokenManager (``clock=sim.clock.now``) so that token expiry follows simulate
 """
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -31,17 +33,14 @@ __all__ = ["WEBHOOK_MODES", "RecordedRequest", "StubWebhook", "unreachable_url",
 # --- stand-in webhooks ---------------------------------------------------------------------------------
 @pytest.fixture
 def webhook_server() -> Iterator[Callable[..., StubWebhook]]:
-    """Factory ``webhook_server(mode="echo", delay=1.0, path="/webhook") -> StubWebhook``; all are stopped at teardown."""
-    made: list[StubWebhook] = []
+    """Factory ``webhook_server(mode="echo", delay=1.0, path="/webhook", ssl_context=None) -> StubWebhook``; all are
+    stopped at teardown. With ``ssl_context`` (server side) the stand-in serves HTTPS."""
+    with contextlib.ExitStack() as made:
+        def factory(mode: str = "echo", delay: float = 1.0, path: str = "/webhook",
+                    ssl_context: ssl.SSLContext | None = None) -> StubWebhook:
+            return made.enter_context(StubWebhook(mode, delay=delay, path=path, ssl_context=ssl_context))
 
-    def factory(mode: str = "echo", delay: float = 1.0, path: str = "/webhook") -> StubWebhook:
-        stub = StubWebhook(mode, delay=delay, path=path)
-        made.append(stub)
-        return stub
-
-    yield factory
-    for stub in made:
-        stub.stop()
+        yield factory
 
 
 @pytest.fixture
@@ -72,16 +71,11 @@ def sim_options() -> dict[str, Any]:
 def make_sim(sim_options: dict[str, Any]) -> Iterator[Callable[..., Simulator]]:
     """Factory ``make_sim(**options) -> Simulator``: started with ``sim_options`` updated by ``options``; all are
     stopped at teardown."""
-    started: list[Simulator] = []
+    with contextlib.ExitStack() as started:
+        def factory(**options: Any) -> Simulator:
+            return started.enter_context(Simulator(**{**sim_options, **options}))
 
-    def factory(**options: Any) -> Simulator:
-        sim = Simulator(**{**sim_options, **options}).start()
-        started.append(sim)
-        return sim
-
-    yield factory
-    for sim in started:
-        sim.stop()
+        yield factory
 
 
 @pytest.fixture

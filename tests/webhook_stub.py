@@ -104,6 +104,12 @@ class StubWebhook:
         self._server.server_close()
         self._thread.join(5)
 
+    def __enter__(self) -> "StubWebhook":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 class _QuietServer(http.server.ThreadingHTTPServer):
     """A threaded server that does not print a client's broken connection to stderr."""

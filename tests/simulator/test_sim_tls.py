@@ -117,18 +117,14 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayPKI:
 
 
 @pytest.fixture
-def https_hook(pki: ThrowawayPKI) -> Iterator[Callable[..., StubWebhook]]:
-    """Factory ``https_hook(cert="good", tls_version=None, mode="echo")``: an HTTPS stand-in webhook on 127.0.0.1."""
-    made: list[StubWebhook] = []
+def https_hook(pki: ThrowawayPKI, webhook_server: Callable[..., StubWebhook]) -> Callable[..., StubWebhook]:
+    """Factory ``https_hook(cert="good", tls_version=None, mode="echo")``: an HTTPS stand-in webhook on 127.0.0.1
+    (a ``webhook_server``, so stopped at teardown)."""
 
     def factory(cert: str = "good", tls_version: ssl.TLSVersion | None = None, mode: str = "echo") -> StubWebhook:
-        stub = StubWebhook(mode, ssl_context=pki.server_context(cert, tls_version))
-        made.append(stub)
-        return stub
+        return webhook_server(mode, ssl_context=pki.server_context(cert, tls_version))
 
-    yield factory
-    for stub in made:
-        stub.stop()
+    return factory
 
 
 @pytest.fixture
@@ -139,11 +135,9 @@ def trusting_sim(pki: ThrowawayPKI) -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def trusting_api(trusting_sim: Simulator) -> Iterator[Api]:
-    client = Api(trusting_sim)
-    client.login()
-    yield client
-    client.close()
+def trusting_api(trusting_sim: Simulator, make_api: Callable[[Simulator], Api]) -> Api:
+    """A logged-in raw client of ``trusting_sim``."""
+    return make_api(trusting_sim)
 
 
 def _last_handshake(api: Api) -> dict[str, object]:
