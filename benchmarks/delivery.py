@@ -84,6 +84,21 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
+def _trigger(sim: Simulator, sent: dict[str, float]) -> None:
+    """Trigger one presence event; note when, under the uuid of each notification it made."""
+    at = time.perf_counter()
+    for note in sim.trigger("presence").notifications:
+        sent[note.uuid] = at
+
+
+def _acknowledged(acks: _Acks, sent: dict[str, float], started: float) -> tuple[list[float], float]:
+    """Wait for every notification in ``sent``; their trigger-to-acknowledgement latencies (ms) and the
+    seconds from ``started`` to the last acknowledgement."""
+    acks.wait(len(sent), timeout=120)
+    elapsed = max(acks.times.values()) - started
+    return [(acks.times[u] - t) * 1000 for u, t in sent.items() if u in acks.times], elapsed
+
+
 def run_scenario(name: str, subscriptions: int, events: int, rate: float, seconds: float, journal: bool) -> list[Figures]:
     """Throughput and paced-latency figures for ``subscriptions`` subscriptions on one receiver."""
     rows: list[Figures] = []
@@ -101,12 +116,8 @@ def run_scenario(name: str, subscriptions: int, events: int, rate: float, second
         started = time.perf_counter()
         sent: dict[str, float] = {}
         for _ in range(events):
-            at = time.perf_counter()
-            for note in sim.trigger("presence").notifications:
-                sent[note.uuid] = at
-        acks.wait(len(sent), timeout=120)
-        elapsed = max(acks.times.values()) - started
-        latencies = [(acks.times[u] - t) * 1000 for u, t in sent.items() if u in acks.times]
+            _trigger(sim, sent)
+        latencies, elapsed = _acknowledged(acks, sent, started)
         rows.append(Figures(f"{name}: throughput", len(latencies), elapsed, _percentile(latencies, 0.5),
                             _percentile(latencies, 0.99), max(latencies), acks.failed))
 
@@ -120,12 +131,8 @@ def run_scenario(name: str, subscriptions: int, events: int, rate: float, second
             pause = due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-            at = time.perf_counter()
-            for note in sim.trigger("presence").notifications:
-                sent[note.uuid] = at
-        acks.wait(len(sent), timeout=120)
-        elapsed = max(acks.times.values()) - started
-        latencies = [(acks.times[u] - t) * 1000 for u, t in sent.items() if u in acks.times]
+            _trigger(sim, sent)
+        latencies, elapsed = _acknowledged(acks, sent, started)
         rows.append(Figures(f"{name}: paced at {rate:.0f}/s", len(latencies), elapsed,
                             statistics.median(latencies), _percentile(latencies, 0.99), max(latencies), acks.failed))
     return rows
