@@ -171,257 +171,262 @@ def _reply_complete(buffer: bytearray, eof: bool) -> tuple[int, bool] | None:
     return status, True
 
 
-def _worker(address: tuple[str, int], request: bytes, clients: int, duration: float, keep_alive: bool,
-            timeout: float, results: "multiprocessing.Queue[dict]", start_at: float) -> None:
-    selector = selectors.DefaultSelector()
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    statuses: dict[int, int] = {}
-    pool = [_Client() for _ in range(clients)]
+class _Worker:
+    """One worker process's clients, their sockets on one selector, and what they measured.
 
-    def error(kind: str) -> None:
-        errors[kind] = errors.get(kind, 0) + 1
+    The requests, connections and replies work the same in both loops; a subclass says when each
+    request was meant to be sent (:meth:`intended`), what follows a reply (:meth:`replied`) and runs
+    the schedule (:meth:`run`).
+    """
 
-    def close(client: _Client) -> None:
+    def __init__(self, address: tuple[str, int], request: bytes, clients: int, keep_alive: bool,
+                 timeout: float) -> None:
+        self.address = address
+        self.request = request
+        self.prefix, self.marker, self.suffix = request.partition(UUID_MARKER)
+        self.keep_alive = keep_alive
+        self.timeout = timeout
+        self.selector = selectors.DefaultSelector()
+        self.pool = [_Client() for _ in range(clients)]
+        self.latencies: list[float] = []
+        self.errors: dict[str, int] = {}
+        self.statuses: dict[int, int] = {}
+        #: perf_counter time the run ends; a reply after it is not counted
+        self.end = 0.0
+
+    def intended(self, client: _Client) -> float:
+        """When the request ``client`` has in flight was meant to be sent: its latency runs from there."""
+        raise NotImplementedError
+
+    def replied(self, index: int) -> None:
+        """Client ``index``'s reply is in (and counted)."""
+        raise NotImplementedError
+
+    def error(self, kind: str) -> None:
+        """Count one error of ``kind``."""
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def close(self, client: _Client) -> None:
+        """Close ``client``'s connection, if it has one."""
         if client.sock is not None:
-            selector.unregister(client.sock)
+            self.selector.unregister(client.sock)
             client.sock.close()
             client.sock = None
 
-    def begin(client: _Client) -> None:
+    def fail(self, index: int, kind: str) -> None:
+        """Client ``index``'s request failed: count an error of ``kind`` and drop its connection."""
+        self.error(kind)
+        self.close(self.pool[index])
+
+    def begin(self, index: int) -> None:
+        """Client ``index`` sends its next request now, on its open connection or on a new one."""
+        client = self.pool[index]
+        client.busy = True
         client.started = time.perf_counter()
         client.buffer.clear()
-        if client.sock is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            code = sock.connect_ex(address)
-            if code not in (0, errno.EINPROGRESS):
-                sock.close()
-                error(errno.errorcode.get(code, str(code)))
-                return
-            client.sock = sock
-            client.connecting = True
-            selector.register(sock, selectors.EVENT_WRITE, client)
-        else:
-            send(client)
+        if client.sock is not None:
+            self.send(index)
+            return
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        code = sock.connect_ex(self.address)
+        if code not in (0, errno.EINPROGRESS):
+            sock.close()
+            self.fail(index, errno.errorcode.get(code, str(code)))
+            return
+        client.sock = sock
+        client.connecting = True
+        self.selector.register(sock, selectors.EVENT_WRITE, index)
 
-    prefix, marker, suffix = request.partition(UUID_MARKER)
-
-    def send(client: _Client) -> None:
+    def send(self, index: int) -> None:
+        """Write the request on client ``index``'s connected socket (a fresh uuid in place of the marker)."""
+        client = self.pool[index]
         assert client.sock is not None
-        payload = prefix + str(uuid.uuid4()).encode() + suffix if marker else request
+        payload = self.prefix + str(uuid.uuid4()).encode() + self.suffix if self.marker else self.request
         try:
             client.sock.sendall(payload)
         except OSError as exc:
-            error(type(exc).__name__)
-            close(client)
+            self.fail(index, type(exc).__name__)
 
+    def serve(self, wait: float) -> None:
+        """Handle what the sockets have for us, waiting up to ``wait`` seconds for something."""
+        for key, _ in self.selector.select(wait):
+            self.handle(key.data)
+
+    def handle(self, index: int) -> None:
+        """Client ``index``'s socket is ready: its connection is made, or reply bytes (or the end) are in."""
+        client = self.pool[index]
+        sock = client.sock
+        if sock is None:
+            return
+        if client.connecting:
+            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                self.fail(index, errno.errorcode.get(code, str(code)))
+                return
+            client.connecting = False
+            self.selector.modify(sock, selectors.EVENT_READ, index)
+            self.send(index)
+            return
+        try:
+            data = sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            if client.busy:
+                self.fail(index, type(exc).__name__)
+            else:
+                self.close(client)
+            return
+        if not client.busy:  # the server closed an idle keep-alive connection: reconnect for the next request
+            self.close(client)
+            return
+        client.buffer += data
+        try:
+            reply = _reply_complete(client.buffer, eof=not data)
+        except ValueError:
+            self.fail(index, "bad or cut reply")
+            return
+        if reply is None:
+            return
+        status, server_closes = reply
+        finished = time.perf_counter()
+        if finished <= self.end:
+            self.latencies.append((finished - self.intended(client)) * 1000)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+        if server_closes or not self.keep_alive:
+            self.close(client)
+        self.replied(index)
+
+    def results(self, unfinished: list[float]) -> dict:
+        """Close every connection; what this worker measured, for :func:`run_load` to add up."""
+        for client in self.pool:
+            self.close(client)
+        return {"latencies": self.latencies, "errors": self.errors, "statuses": self.statuses,
+                "unfinished": unfinished}
+
+
+def _wait_until(start_at: float) -> None:
+    """Sleep until wall-clock time ``start_at``, so that every worker process starts together."""
     while time.time() < start_at:
         time.sleep(0.001)
-    end = time.perf_counter() + duration
-    next_scan = 0.0
-    for client in pool:
-        begin(client)
-    while True:
-        now = time.perf_counter()
-        if now >= end:
-            break
-        for key, _ in selector.select(0.05):
-            client = key.data
-            sock = client.sock
-            if sock is None:
-                continue
-            if client.connecting:
-                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if code:
-                    error(errno.errorcode.get(code, str(code)))
-                    close(client)
-                    continue
-                client.connecting = False
-                selector.modify(sock, selectors.EVENT_READ, client)
-                send(client)
-                continue
-            try:
-                data = sock.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                error(type(exc).__name__)
-                close(client)
-                continue
-            client.buffer += data
-            try:
-                reply = _reply_complete(client.buffer, eof=not data)
-            except ValueError:
-                error("bad or cut reply")
-                close(client)
-                continue
-            if reply is None:
-                continue
-            status, server_closes = reply
-            finished = time.perf_counter()
-            if finished <= end:
-                latencies.append((finished - client.started) * 1000)
-                statuses[status] = statuses.get(status, 0) + 1
-            if server_closes or not keep_alive:
-                close(client)
-            begin(client)
-        now = time.perf_counter()
-        if now >= next_scan:  # restart failed clients and time out stuck ones, 50 times a second
-            next_scan = now + 0.02
-            for client in pool:
-                if client.sock is None and now < end:
-                    begin(client)
-                elif client.sock is not None and now - client.started > timeout:
-                    error("timeout")
-                    close(client)
-                    begin(client)
-    finished = time.perf_counter()
-    unfinished = [(finished - client.started) * 1000 for client in pool if client.sock is not None]
-    for client in pool:
-        close(client)
-    results.put({"latencies": latencies, "errors": errors, "statuses": statuses, "unfinished": unfinished})
+
+
+class _ClosedLoop(_Worker):
+    """Closed loop: a client sends its next request as soon as its reply is in (client ``busy`` throughout)."""
+
+    def intended(self, client: _Client) -> float:
+        """When the request was actually sent (connect included)."""
+        return client.started
+
+    def replied(self, index: int) -> None:
+        """Send the next request at once."""
+        self.begin(index)
+
+    def run(self, start_at: float, duration: float) -> dict:
+        """Drive the clients from ``start_at`` for ``duration`` seconds; the results."""
+        _wait_until(start_at)
+        self.end = time.perf_counter() + duration
+        next_scan = 0.0
+        for index in range(len(self.pool)):
+            self.begin(index)
+        while True:
+            now = time.perf_counter()
+            if now >= self.end:
+                break
+            self.serve(0.05)
+            now = time.perf_counter()
+            if now >= next_scan:  # restart failed clients and time out stuck ones, 50 times a second
+                next_scan = now + 0.02
+                for index, client in enumerate(self.pool):
+                    if client.sock is None and now < self.end:
+                        self.begin(index)
+                    elif client.sock is not None and now - client.started > self.timeout:
+                        self.fail(index, "timeout")
+                        self.begin(index)
+        finished = time.perf_counter()
+        return self.results([(finished - client.started) * 1000 for client in self.pool if client.sock is not None])
+
+
+class _OpenLoop(_Worker):
+    """Open loop: clients ``first`` .. ``first+clients-1`` of ``total`` send on a fixed schedule at ``rate`` in all."""
+
+    def __init__(self, address: tuple[str, int], request: bytes, first: int, clients: int, total: int, rate: float,
+                 keep_alive: bool, timeout: float) -> None:
+        super().__init__(address, request, clients, keep_alive, timeout)
+        self.first = first
+        self.rate = rate
+        self.interval = total / rate  # each client's own pace
+        #: (intended send time, client index) of the clients waiting for their turn
+        self.idle: list[tuple[float, int]] = []
+
+    def intended(self, client: _Client) -> float:
+        """The request's place on the schedule."""
+        return client.due
+
+    def replied(self, index: int) -> None:
+        """Queue the next request on the schedule."""
+        self.next_request(index)
+
+    def fail(self, index: int, kind: str) -> None:
+        """Count the error, drop the connection and queue the next request on the schedule."""
+        super().fail(index, kind)
+        self.next_request(index)
+
+    def next_request(self, index: int) -> None:
+        """The request in flight is over: queue the client's next request on its schedule."""
+        client = self.pool[index]
+        client.busy = False
+        client.due += self.interval
+        heapq.heappush(self.idle, (client.due, index))
+
+    def run(self, start_at: float, duration: float) -> dict:
+        """Send on the schedule from ``start_at`` for ``duration`` seconds; the results."""
+        idle = self.idle
+        _wait_until(start_at)
+        t0 = time.perf_counter() + max(0.0, start_at - time.time())
+        end = self.end = t0 + duration
+        for index, client in enumerate(self.pool):
+            client.due = t0 + (self.first + index) / self.rate
+            heapq.heappush(idle, (client.due, index))
+        next_scan = 0.0
+        while True:
+            now = time.perf_counter()
+            if now >= end:
+                break
+            while idle and idle[0][0] <= now:
+                self.begin(heapq.heappop(idle)[1])
+            wait = min(0.02, end - now, (idle[0][0] - now) if idle else 0.02)
+            self.serve(max(0.0, wait))
+            now = time.perf_counter()
+            if now >= next_scan:  # abandon requests unanswered for ``timeout`` seconds since they were sent
+                next_scan = now + 0.02
+                for index, client in enumerate(self.pool):
+                    if client.busy and now - client.started > self.timeout:
+                        self.fail(index, "timeout")
+        # Every request intended before the end and not answered by then: in flight, or not sent yet (behind schedule).
+        unfinished = []
+        for client in self.pool:
+            due = client.due
+            while due < end:
+                unfinished.append((end - due) * 1000)
+                due += self.interval
+        return self.results(unfinished)
+
+
+def _worker(address: tuple[str, int], request: bytes, clients: int, duration: float, keep_alive: bool,
+            timeout: float, results: "multiprocessing.Queue[dict]", start_at: float) -> None:
+    """Process target: a closed loop of ``clients`` clients."""
+    results.put(_ClosedLoop(address, request, clients, keep_alive, timeout).run(start_at, duration))
 
 
 def _open_worker(address: tuple[str, int], request: bytes, first: int, clients: int, total: int, rate: float,
                  duration: float, keep_alive: bool, timeout: float, results: "multiprocessing.Queue[dict]",
                  start_at: float) -> None:
-    """Open loop: clients ``first`` .. ``first+clients-1`` of ``total`` send on a fixed schedule at ``rate`` in all."""
-    selector = selectors.DefaultSelector()
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    statuses: dict[int, int] = {}
-    interval = total / rate  # each client's own pace
-    pool = [_Client() for _ in range(clients)]
-    idle: list[tuple[float, int]] = []  # (intended send time, client index): the clients waiting for their turn
-    prefix, marker, suffix = request.partition(UUID_MARKER)
-
-    def error(kind: str) -> None:
-        errors[kind] = errors.get(kind, 0) + 1
-
-    def next_request(index: int) -> None:
-        """The request in flight is over: queue the client's next request on its schedule."""
-        client = pool[index]
-        client.busy = False
-        client.due += interval
-        heapq.heappush(idle, (client.due, index))
-
-    def close(client: _Client) -> None:
-        if client.sock is not None:
-            selector.unregister(client.sock)
-            client.sock.close()
-            client.sock = None
-
-    def fail(index: int, kind: str) -> None:
-        error(kind)
-        close(pool[index])
-        next_request(index)
-
-    def send(index: int) -> None:
-        client = pool[index]
-        assert client.sock is not None
-        payload = prefix + str(uuid.uuid4()).encode() + suffix if marker else request
-        try:
-            client.sock.sendall(payload)
-        except OSError as exc:
-            fail(index, type(exc).__name__)
-
-    def begin(index: int) -> None:
-        client = pool[index]
-        client.busy = True
-        client.started = time.perf_counter()
-        client.buffer.clear()
-        if client.sock is not None:
-            send(index)
-            return
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        code = sock.connect_ex(address)
-        if code not in (0, errno.EINPROGRESS):
-            sock.close()
-            fail(index, errno.errorcode.get(code, str(code)))
-            return
-        client.sock = sock
-        client.connecting = True
-        selector.register(sock, selectors.EVENT_WRITE, index)
-
-    while time.time() < start_at:
-        time.sleep(0.001)
-    t0 = time.perf_counter() + max(0.0, start_at - time.time())
-    end = t0 + duration
-    for index, client in enumerate(pool):
-        client.due = t0 + (first + index) / rate
-        heapq.heappush(idle, (client.due, index))
-    next_scan = 0.0
-    while True:
-        now = time.perf_counter()
-        if now >= end:
-            break
-        while idle and idle[0][0] <= now:
-            begin(heapq.heappop(idle)[1])
-        wait = min(0.02, end - now, (idle[0][0] - now) if idle else 0.02)
-        for key, _ in selector.select(max(0.0, wait)):
-            index = key.data
-            client = pool[index]
-            sock = client.sock
-            if sock is None:
-                continue
-            if client.connecting:
-                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if code:
-                    fail(index, errno.errorcode.get(code, str(code)))
-                    continue
-                client.connecting = False
-                selector.modify(sock, selectors.EVENT_READ, index)
-                send(index)
-                continue
-            try:
-                data = sock.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                if client.busy:
-                    fail(index, type(exc).__name__)
-                else:
-                    close(client)
-                continue
-            if not client.busy:  # the server closed an idle keep-alive connection: reconnect for the next request
-                close(client)
-                continue
-            client.buffer += data
-            try:
-                reply = _reply_complete(client.buffer, eof=not data)
-            except ValueError:
-                fail(index, "bad or cut reply")
-                continue
-            if reply is None:
-                continue
-            status, server_closes = reply
-            finished = time.perf_counter()
-            if finished <= end:
-                latencies.append((finished - client.due) * 1000)
-                statuses[status] = statuses.get(status, 0) + 1
-            if server_closes or not keep_alive:
-                close(client)
-            next_request(index)
-        now = time.perf_counter()
-        if now >= next_scan:  # abandon requests unanswered for ``timeout`` seconds since they were sent
-            next_scan = now + 0.02
-            for index, client in enumerate(pool):
-                if client.busy and now - client.started > timeout:
-                    fail(index, "timeout")
-    # Every request intended before the end and not answered by then: in flight, or not sent yet (behind schedule).
-    unfinished = []
-    for client in pool:
-        due = client.due
-        while due < end:
-            unfinished.append((end - due) * 1000)
-            due += interval
-    for client in pool:
-        close(client)
-    results.put({"latencies": latencies, "errors": errors, "statuses": statuses, "unfinished": unfinished})
+    """Process target: clients ``first`` .. ``first+clients-1`` of ``total`` in an open loop at ``rate`` in all."""
+    worker = _OpenLoop(address, request, first, clients, total, rate, keep_alive, timeout)
+    results.put(worker.run(start_at, duration))
 
 
 def run_load(url: str, body: bytes, headers: dict[str, str] | None = None, *, clients: int = 8,
