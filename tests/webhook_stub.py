@@ -39,7 +39,9 @@ class RecordedRequest:
 
 
 class StubWebhook:
-    """A running stand-in webhook. ``mode`` may be changed while it runs (e.g. to make deliveries fail)."""
+    """A running stand-in webhook. ``mode`` may be changed while it runs (e.g. to make deliveries fail).
+
+    Use it as a context manager (or call :meth:`stop`) to stop it."""
 
     def __init__(self, mode: str = "echo", delay: float = 1.0, path: str = "/webhook",
                  ssl_context: ssl.SSLContext | None = None) -> None:
