@@ -188,22 +188,18 @@ def test_listeners_hear_every_change(sim, api, hook):
     assert events == ["created", "renewed", "updated", "deleted"]
 
 
-def test_subscription_limit(webhook_server):
+def test_subscription_limit(webhook_server, make_sim, make_api):
     hook = webhook_server("echo")
-    with Simulator(seed=3, rate_limits=None, subscription_limit=3) as small:
-        client = Api(small)
-        try:
-            client.login()
-            small.seed_subscription("PubNub")
-            ids = [client.create(hook.url).json()["id"] for _ in range(2)]
-            requests_before = len(hook.requests)
-            assert_error(client.create(hook.url), 403, "SUB-505", "Subscriptions limit exceeded")
-            assert len(hook.requests) == requests_before  # no handshake for a create that cannot succeed
-            assert len(client.records()) == 3
-            client.call("DELETE", f"{SUBSCRIPTION}/{ids[0]}")
-            assert client.create(hook.url).status_code == 200
-        finally:
-            client.close()
+    small = make_sim(seed=3, subscription_limit=3)
+    client = make_api(small)
+    small.seed_subscription("PubNub")
+    ids = [client.create(hook.url).json()["id"] for _ in range(2)]
+    requests_before = len(hook.requests)
+    assert_error(client.create(hook.url), 403, "SUB-505", "Subscriptions limit exceeded")
+    assert len(hook.requests) == requests_before  # no handshake for a create that cannot succeed
+    assert len(client.records()) == 3
+    client.call("DELETE", f"{SUBSCRIPTION}/{ids[0]}")
+    assert client.create(hook.url).status_code == 200
 
 
 @pytest.mark.parametrize("event_filter, expanded", [
@@ -287,17 +283,12 @@ def test_reminder_rules_checked_again_when_put_shortens_the_lifetime(api, hook):
     assert_error(response, 400, "SUB-508")
 
 
-def test_reminder_job_interval_option(webhook_server):
+def test_reminder_job_interval_option(webhook_server, make_sim, make_api):
     hook = webhook_server("echo")
-    with Simulator(seed=3, rate_limits=None, reminder_job_interval=60) as strict:
-        client = Api(strict)
-        try:
-            client.login()
-            response = client.create(hook.url, [REMINDER])  # interval 15 < 60
-            assert_error(response, 400, "SUB-508")
-            assert "interval (15) cannot be less than the reminder job interval (60 s)" in response.json()["message"]
-        finally:
-            client.close()
+    client = make_api(make_sim(seed=3, reminder_job_interval=60))
+    response = client.create(hook.url, [REMINDER])  # interval 15 < 60
+    assert_error(response, 400, "SUB-508")
+    assert "interval (15) cannot be less than the reminder job interval (60 s)" in response.json()["message"]
 
 
 @pytest.mark.parametrize("body, code, parameter", [
