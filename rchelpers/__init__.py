@@ -20,7 +20,7 @@ from rchelpers.masking import mask
 from rchelpers.receiver import WebhookEvent, WebhookReceiver
 from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator, check_receiver
-from rchelpers.subscriptions import Subscription, Subscriptions, reminder_filter
+from rchelpers.subscriptions import Subscription, SubscriptionClient, reminder_filter
 from rchelpers.tunnel import Tunnel, open_tunnel
 
 __version__ = "0.1.0"
@@ -34,7 +34,7 @@ __all__ = [
     "TokenManager",
     "RestClient",
     "Subscription",
-    "Subscriptions",
+    "SubscriptionClient",
     "reminder_filter",
     # receiving webhooks
     "WebhookReceiver",

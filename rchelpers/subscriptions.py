@@ -2,7 +2,7 @@
 
 ::
 
-    subs = Subscriptions(client)
+    subs = SubscriptionClient(client)
     sub = subs.create(
         "https://abc.ngrok.app/webhook",
         [presence_filter(detailed_telephony_state=True), reminder_filter(3600, 900)],
@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import builtins
 import logging
 import re
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ __all__ = [
     "REMINDER_JOB_INTERVAL",
     "SUBSCRIPTION_PATH",
     "Subscription",
-    "Subscriptions",
+    "SubscriptionClient",
     "extension_info_filter",
     "extension_list_filter",
     "instant_sms_filter",
@@ -236,7 +235,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 # --- the helpers -----------------------------------------------------------------------------------
-class Subscriptions:
+class SubscriptionClient:
     """Create, list, get, renew, update and delete webhook subscriptions through a RestClient."""
 
     def __init__(self, client: RestClient, *, job_interval: int = REMINDER_JOB_INTERVAL) -> None:
@@ -272,7 +271,7 @@ class Subscriptions:
         log.info("created subscription %s for %s with %d filters", sub.id, address, len(sub.event_filters))
         return sub
 
-    def list(self, transport: str | None = None) -> list[Subscription]:
+    def list_all(self, transport: str | None = None) -> list[Subscription]:
         """The user's subscriptions for this app; ``transport`` (e.g. ``"WebHook"``) keeps only that kind."""
         records = self.client.get(SUBSCRIPTION_PATH).get("records", [])
         subs = [Subscription.from_json(r) for r in records]
@@ -309,13 +308,13 @@ class Subscriptions:
         log.info("deleted subscription %s", _id_of(subscription))
 
     def __repr__(self) -> str:
-        return f"<Subscriptions on {self.client.server_url}>"
+        return f"<SubscriptionClient on {self.client.server_url}>"
 
     # --- checks ----------------------------------------------------------------------------------
     def _path(self, subscription: str | Subscription) -> str:
         return f"{SUBSCRIPTION_PATH}/{quote(_id_of(subscription), safe='')}"
 
-    def _check_filters(self, event_filters: Sequence[str], expires_in: int | None) -> builtins.list[str]:
+    def _check_filters(self, event_filters: Sequence[str], expires_in: int | None) -> list[str]:
         if isinstance(event_filters, str):
             raise ValueError("event_filters must be a list of filter strings, not one string: wrap it in [...]")
         filters = list(event_filters)

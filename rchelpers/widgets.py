@@ -23,7 +23,7 @@ from rchelpers.config import Config
 from rchelpers.errors import ApiError, ConfigError, WaitTimeout
 from rchelpers.masking import mask
 from rchelpers.receiver import WebhookEvent, WebhookReceiver
-from rchelpers.subscriptions import Subscription, Subscriptions
+from rchelpers.subscriptions import Subscription, SubscriptionClient
 
 __all__ = ["CredentialsForm", "EventFeed", "SubscriptionRow", "SubscriptionTable", "format_seconds", "summarize_event"]
 
@@ -314,12 +314,12 @@ class SubscriptionRow:
 class SubscriptionTable(_TutorialWidget):
     """The user's subscriptions (WebHook transport by default) with their time left, and renew/delete buttons.
 
-    ``subscriptions_api`` is an :class:`rchelpers.subscriptions.Subscriptions`. :meth:`refresh` lists
+    ``subscriptions_api`` is an :class:`rchelpers.subscriptions.SubscriptionClient`. :meth:`refresh` lists
     them again; a button renews (``PUT`` with no body) or deletes its row's subscription, then refreshes.
     Platform errors are shown in the status line as the platform words them, never raised into the browser.
     """
 
-    def __init__(self, subscriptions_api: Subscriptions, transport: str | None = "WebHook") -> None:
+    def __init__(self, subscriptions_api: SubscriptionClient, transport: str | None = "WebHook") -> None:
         self.api = subscriptions_api
         self.transport = transport
         self.rows: list[SubscriptionRow] = []
@@ -337,7 +337,7 @@ class SubscriptionTable(_TutorialWidget):
 
     def refresh(self) -> list[SubscriptionRow]:
         """List the subscriptions again and redraw the rows; returns them."""
-        subscriptions = self.api.list(transport=self.transport)
+        subscriptions = self.api.list_all(transport=self.transport)
         old_rows, self.rows = self.rows, [SubscriptionRow(s, self._renew, self._delete) for s in subscriptions]
         self._body.children = [self._header, *(row.widget for row in self.rows)] if self.rows else [self._empty]
         for row in old_rows:  # their widgets are no longer shown

@@ -24,7 +24,7 @@ from rchelpers.auth import TokenManager
 from rchelpers.config import Config
 from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import Subscriptions
+from rchelpers.subscriptions import SubscriptionClient
 from webhook_stub import WEBHOOK_MODES, RecordedRequest, StubWebhook
 
 __all__ = ["WEBHOOK_MODES", "RecordedRequest", "StubWebhook", "unreachable_url", "webhook_server"]
@@ -106,6 +106,6 @@ def client(tokens: TokenManager) -> RestClient:
 
 
 @pytest.fixture
-def subs(client: RestClient) -> Subscriptions:
+def subs(client: RestClient) -> SubscriptionClient:
     """Subscription helpers on ``client``."""
-    return Subscriptions(client)
+    return SubscriptionClient(client)

@@ -13,7 +13,7 @@ from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator
 from rchelpers.subscriptions import (
     Subscription,
-    Subscriptions,
+    SubscriptionClient,
     extension_info_filter,
     extension_list_filter,
     instant_sms_filter,
@@ -70,7 +70,7 @@ def test_builder_errors_name_the_rule(call: Callable[[], Any], words: str) -> No
     assert words in str(info.value)
 
 
-def test_create_with_event_and_reminder_filters(subs: Subscriptions, hook: Any) -> None:
+def test_create_with_event_and_reminder_filters(subs: SubscriptionClient, hook: Any) -> None:
     reminder = reminder_filter(60, 15, expires_in=3600)
     sub = subs.create(hook.url, [presence_filter(detailed_telephony_state=True), reminder], expires_in=3600)
     assert isinstance(sub, Subscription)
@@ -87,17 +87,17 @@ def test_create_with_event_and_reminder_filters(subs: Subscriptions, hook: Any) 
     assert sub.id in repr(sub) and "2 filters" in repr(sub)
 
 
-def test_default_lifetime_is_seven_days(subs: Subscriptions, hook: Any) -> None:
+def test_default_lifetime_is_seven_days(subs: SubscriptionClient, hook: Any) -> None:
     sub = subs.create(hook.url, [presence_filter()])
     assert sub.expires_in == 604800
     assert sub.expiration_time == START + timedelta(days=7)
 
 
-def test_verification_token_is_never_echoed(subs: Subscriptions, hook: Any, client_log: pytest.LogCaptureFixture,
+def test_verification_token_is_never_echoed(subs: SubscriptionClient, hook: Any, client_log: pytest.LogCaptureFixture,
                                             client_text: Callable[[], str]) -> None:
     sub = subs.create(hook.url, [presence_filter()], verification_token=VERIFICATION_TOKEN)
     fetched = subs.get(sub.id)
-    for text in (repr(sub), str(sub.raw), str(fetched.raw), repr(subs.list()), client_text()):
+    for text in (repr(sub), str(sub.raw), str(fetched.raw), repr(subs.list_all()), client_text()):
         assert VERIFICATION_TOKEN not in text
     assert "verificationToken" not in sub.raw["deliveryMode"]
 
@@ -119,17 +119,17 @@ def test_verification_token_is_never_echoed(subs: Subscriptions, hook: Any, clie
         ([presence_filter()], {"verification_token": ""}, "verification_token must be a non-empty string"),
     ],
 )
-def test_local_checks_send_no_request(sim: Simulator, subs: Subscriptions, hook: Any, filters: Any,
+def test_local_checks_send_no_request(sim: Simulator, subs: SubscriptionClient, hook: Any, filters: Any,
                                       kwargs: dict[str, Any], words: str) -> None:
     with pytest.raises(ValueError) as info:
         subs.create(hook.url, filters, **kwargs)
     assert words in str(info.value)
     assert not subs.client.tokens.is_logged_in  # not even a login was sent
     assert hook.requests == []  # no handshake: the platform never saw the request
-    assert subs.list() == []
+    assert subs.list_all() == []
 
 
-def test_bad_address_is_refused_locally(subs: Subscriptions) -> None:
+def test_bad_address_is_refused_locally(subs: SubscriptionClient) -> None:
     for address in ("abc.ngrok.app/webhook", "ftp://abc.ngrok.app/x", None):
         with pytest.raises(ValueError, match="address must be an http"):
             subs.create(address, [presence_filter()])  # type: ignore[arg-type]
@@ -142,7 +142,7 @@ def test_bad_address_is_refused_locally(subs: Subscriptions) -> None:
 )
 def test_loopback_address_refused_for_a_remote_platform(config: Config, address: str) -> None:
     remote = dataclasses.replace(config, server_url="https://platform.ringcentral.com")
-    subs = Subscriptions(RestClient(remote))
+    subs = SubscriptionClient(RestClient(remote))
     with pytest.raises(ConfigError) as info:
         subs.create(address, [presence_filter()])
     assert "rchelpers.open_tunnel" in str(info.value) and address in str(info.value)
@@ -150,7 +150,7 @@ def test_loopback_address_refused_for_a_remote_platform(config: Config, address:
 
 
 def test_platform_on_the_lan_may_use_lan_addresses_but_not_our_loopback(config: Config) -> None:
-    lan = Subscriptions(RestClient(dataclasses.replace(config, server_url="http://192.168.1.10:8090")))
+    lan = SubscriptionClient(RestClient(dataclasses.replace(config, server_url="http://192.168.1.10:8090")))
     with pytest.raises(ConfigError, match="open_tunnel"):
         lan.create("http://127.0.0.1:8000/webhook", [presence_filter()])
     # a LAN address passes the local check; the request then fails on the network (nothing listens there)
@@ -158,26 +158,26 @@ def test_platform_on_the_lan_may_use_lan_addresses_but_not_our_loopback(config: 
     assert not lan.client.tokens.is_logged_in
 
 
-def test_unreachable_webhook_is_refused_by_the_platform(subs: Subscriptions, unreachable_url: str) -> None:
+def test_unreachable_webhook_is_refused_by_the_platform(subs: SubscriptionClient, unreachable_url: str) -> None:
     with pytest.raises(ApiError) as info:
         subs.create(unreachable_url, [presence_filter()])
     assert (info.value.error_code, info.value.parameter_name) == ("CMN-101", "deliveryMode.address")
 
 
-def test_list_get_and_filter_by_transport(sim: Simulator, subs: Subscriptions, hook: Any) -> None:
+def test_list_get_and_filter_by_transport(sim: Simulator, subs: SubscriptionClient, hook: Any) -> None:
     created = subs.create(hook.url, [presence_filter()])
     legacy = sim.seed_subscription("PubNub", event_filters=[message_store_filter()])
-    everything = subs.list()
+    everything = subs.list_all()
     assert {s.id for s in everything} == {created.id, legacy["id"]}
-    assert [s.id for s in subs.list(transport="WebHook")] == [created.id]
-    assert [s.id for s in subs.list(transport="pubnub")] == [legacy["id"]]
-    assert subs.list(transport="WebSocket") == []
+    assert [s.id for s in subs.list_all(transport="WebHook")] == [created.id]
+    assert [s.id for s in subs.list_all(transport="pubnub")] == [legacy["id"]]
+    assert subs.list_all(transport="WebSocket") == []
     fetched = subs.get(created.id)
     assert fetched == created  # same fields (raw is not compared)
     assert subs.get(created).id == created.id  # a Subscription is accepted in place of its id
 
 
-def test_renew_with_put_and_no_body(sim: Simulator, subs: Subscriptions, hook: Any) -> None:
+def test_renew_with_put_and_no_body(sim: Simulator, subs: SubscriptionClient, hook: Any) -> None:
     sub = subs.create(hook.url, [presence_filter()], expires_in=3600)
     sim.clock.advance(1000)
     assert subs.get(sub.id).expires_in == 2600
@@ -191,7 +191,7 @@ def test_renew_with_put_and_no_body(sim: Simulator, subs: Subscriptions, hook: A
     assert renewed.event_filters == sub.event_filters
 
 
-def test_renew_with_post(sim: Simulator, subs: Subscriptions, hook: Any) -> None:
+def test_renew_with_post(sim: Simulator, subs: SubscriptionClient, hook: Any) -> None:
     sub = subs.create(hook.url, [presence_filter()], expires_in=7200)
     sim.clock.advance(500)
     sent: list[Any] = []
@@ -201,7 +201,7 @@ def test_renew_with_post(sim: Simulator, subs: Subscriptions, hook: Any) -> None
     assert renewed.expiration_time == START + timedelta(seconds=500 + 7200)
 
 
-def test_update_filters_also_renews(sim: Simulator, subs: Subscriptions, hook: Any) -> None:
+def test_update_filters_also_renews(sim: Simulator, subs: SubscriptionClient, hook: Any) -> None:
     sub = subs.create(hook.url, [presence_filter()], expires_in=3600)
     sim.clock.advance(600)
     updated = subs.update(sub.id, [message_store_filter(type="SMS"), reminder_filter(600, 120)], expires_in=7200)
@@ -214,17 +214,17 @@ def test_update_filters_also_renews(sim: Simulator, subs: Subscriptions, hook: A
     assert subs.get(sub.id).event_filters == updated.event_filters  # the refused update changed nothing
 
 
-def test_delete_then_404(subs: Subscriptions, hook: Any) -> None:
+def test_delete_then_404(subs: SubscriptionClient, hook: Any) -> None:
     sub = subs.create(hook.url, [presence_filter()])
     assert subs.delete(sub.id) is None
     for call in (subs.get, subs.renew, subs.renew_with_post, subs.delete):
         with pytest.raises(ApiError) as info:
             call(sub.id)
         assert (info.value.status, info.value.error_code, info.value.parameter_name) == (404, "CMN-102", "subscriptionId")
-    assert subs.list() == []
+    assert subs.list_all() == []
 
 
-def test_expired_subscription_is_gone(sim: Simulator, subs: Subscriptions, hook: Any) -> None:
+def test_expired_subscription_is_gone(sim: Simulator, subs: SubscriptionClient, hook: Any) -> None:
     sub = subs.create(hook.url, [presence_filter()], expires_in=600)
     sim.clock.advance(601)
     with pytest.raises(ApiError) as info:
@@ -232,7 +232,7 @@ def test_expired_subscription_is_gone(sim: Simulator, subs: Subscriptions, hook:
     assert info.value.status == 404
 
 
-def test_ids_are_quoted_and_checked(subs: Subscriptions) -> None:
+def test_ids_are_quoted_and_checked(subs: SubscriptionClient) -> None:
     with pytest.raises(ApiError) as info:
         subs.get("../subscription")  # quoted: stays one path segment, not a traversal
     assert info.value.status == 404 and info.value.url.endswith("/subscription/..%2Fsubscription")

@@ -9,7 +9,7 @@ import requests
 from rchelpers.errors import WaitTimeout
 from rchelpers.receiver import WebhookReceiver
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import Subscriptions, presence_filter, reminder_filter
+from rchelpers.subscriptions import SubscriptionClient, presence_filter, reminder_filter
 from rchelpers.widgets import EventFeed
 
 HEADERS = {"Content-Type": "application/json; charset=UTF-8", "User-Agent": "RingCentral-Webhook/8.3"}
@@ -117,7 +117,7 @@ def test_wait_for_refuses_bad_arguments(receiver: WebhookReceiver, count: object
         feed.close()
 
 
-def test_the_feed_follows_deliveries_from_the_simulator(sim: Simulator, subs: Subscriptions,
+def test_the_feed_follows_deliveries_from_the_simulator(sim: Simulator, subs: SubscriptionClient,
                                                           receiver: WebhookReceiver) -> None:
     sub = subs.create(receiver.url, [presence_filter(), reminder_filter(120, 30, expires_in=600)], expires_in=600)
     feed = EventFeed(receiver, max_rows=10)

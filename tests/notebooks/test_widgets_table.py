@@ -9,17 +9,17 @@ from rchelpers.errors import ApiError
 from rchelpers.receiver import WebhookReceiver
 from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import Subscriptions, presence_filter
+from rchelpers.subscriptions import SubscriptionClient, presence_filter
 from rchelpers.widgets import SubscriptionTable
 
 
-def _two_webhooks(subs: Subscriptions, receiver: WebhookReceiver) -> list[str]:
+def _two_webhooks(subs: SubscriptionClient, receiver: WebhookReceiver) -> list[str]:
     first = subs.create(receiver.url, [presence_filter()], expires_in=900)
     second = subs.create(receiver.url, [presence_filter()], expires_in=3600)
     return [first.id, second.id]
 
 
-def test_rows_show_webhooks_only_with_time_left(sim: Simulator, subs: Subscriptions, receiver: WebhookReceiver) -> None:
+def test_rows_show_webhooks_only_with_time_left(sim: Simulator, subs: SubscriptionClient, receiver: WebhookReceiver) -> None:
     ids = _two_webhooks(subs, receiver)
     sim.seed_subscription("PubNub", ["/restapi/v1.0/account/~/extension/~/presence"])
     table = SubscriptionTable(subs)
@@ -32,7 +32,7 @@ def test_rows_show_webhooks_only_with_time_left(sim: Simulator, subs: Subscripti
     assert [row.time_left for row in table.rows] == ["13m 20s", "58m 20s"]
 
 
-def test_renew_button_renews_with_put_and_no_body(sim: Simulator, subs: Subscriptions,
+def test_renew_button_renews_with_put_and_no_body(sim: Simulator, subs: SubscriptionClient,
                                                   receiver: WebhookReceiver) -> None:
     ids = _two_webhooks(subs, receiver)
     sim.clock.advance(600)
@@ -45,18 +45,18 @@ def test_renew_button_renews_with_put_and_no_body(sim: Simulator, subs: Subscrip
     assert table.last_action == f"renewed {ids[0][:8]}: 15m 0s left"
 
 
-def test_delete_button_deletes_and_the_row_goes(subs: Subscriptions, receiver: WebhookReceiver) -> None:
+def test_delete_button_deletes_and_the_row_goes(subs: SubscriptionClient, receiver: WebhookReceiver) -> None:
     ids = _two_webhooks(subs, receiver)
     table = SubscriptionTable(subs)
     table.row(ids[1][:8]).delete_button.click()
-    assert [s.id for s in subs.list()] == [ids[0]]
+    assert [s.id for s in subs.list_all()] == [ids[0]]
     assert [row.id for row in table.rows] == [ids[0]]
     with pytest.raises(KeyError, match="call refresh"):
         table.row(ids[1])
     assert repr(table) == f"SubscriptionTable(rows=1, active=1, other=0, last_action='deleted {ids[1][:8]}')"
 
 
-def test_a_stale_row_shows_the_platform_error_instead_of_raising(subs: Subscriptions,
+def test_a_stale_row_shows_the_platform_error_instead_of_raising(subs: SubscriptionClient,
                                                                  receiver: WebhookReceiver) -> None:
     ids = _two_webhooks(subs, receiver)
     table = SubscriptionTable(subs)
@@ -72,7 +72,7 @@ def test_a_stale_row_shows_the_platform_error_instead_of_raising(subs: Subscript
         subs.get(ids[0])
 
 
-def test_an_empty_list_says_so(subs: Subscriptions) -> None:
+def test_an_empty_list_says_so(subs: SubscriptionClient) -> None:
     table = SubscriptionTable(subs)
     assert table.rows == []
     assert "no subscriptions" in table.children[1].children[0].value
@@ -83,7 +83,7 @@ def test_repr_is_stable_across_runs(receiver: WebhookReceiver) -> None:
     for _ in range(2):
         with Simulator(seed=11) as sim:
             with RestClient(TokenManager(Config.from_mapping(sim.credentials.as_env()), clock=sim.clock.now)) as rest:
-                subs = Subscriptions(rest)
+                subs = SubscriptionClient(rest)
                 _two_webhooks(subs, receiver)
                 table = SubscriptionTable(subs)
                 table.rows[0].renew_button.click()
@@ -91,7 +91,7 @@ def test_repr_is_stable_across_runs(receiver: WebhookReceiver) -> None:
     assert reprs[0] == reprs[1]
 
 
-def test_refresh_and_close_release_the_widgets_they_drop(subs: Subscriptions, receiver: WebhookReceiver) -> None:
+def test_refresh_and_close_release_the_widgets_they_drop(subs: SubscriptionClient, receiver: WebhookReceiver) -> None:
     _two_webhooks(subs, receiver)
     table = SubscriptionTable(subs)
     old = table.rows[0]
