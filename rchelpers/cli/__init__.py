@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command != "sim":  # the simulator sets up its own logging
         _setup_logging(args.verbose)
-    prog = f"{PROG} {args.command}"
+    prog = " ".join([PROG, args.command] + ([args.action] if getattr(args, "action", None) else []))
     output = Output()
     try:
         code: Any = args.run(args)

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         reminder = reminder_filter(*args.reminder, expires_in=args.expires_in)
     except ValueError as exc:
-        raise UsageError(f"argument --reminder: {exc}") from None
+        raise UsageError(f"argument --reminder: {str(exc).replace('expires_in', '--expires-in')}") from None
     forward_to = _check_forward_url(args.forward_to) if args.forward_to else None
     token = args.verification_token or secrets.token_urlsafe(24)
     if args.verification_token is not None and not args.verification_token.strip():
