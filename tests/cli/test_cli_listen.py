@@ -129,3 +129,17 @@ def test_secrets_never_reach_the_output(start_listen, standalone_sim):
     everything = "\n".join(listening.seen) + rest + err
     for name in ("RC_CLIENT_SECRET", "RC_JWT"):
         assert standalone_sim.values[name] not in everything
+
+
+def test_a_blacklisted_subscription_is_deleted_and_recreated(start_listen, standalone_sim, run_cli):
+    # a journal on /dev/full cannot be written: the receiver answers 503 to every notification, so the
+    # platform retries and, after 600 simulated seconds of failures, blacklists the subscription
+    listening = start_listen("--json", "--journal", "/dev/full", "--check-interval", "0.5")
+    ready = listening.next_record("ready")
+    assert run_cli("trigger", "presence").returncode == 0
+    standalone_sim.advance(700)
+    recreated = listening.next_record("recreated")
+    assert recreated["previousSubscriptionId"] == ready["subscriptionId"]
+    assert recreated["reason"].startswith("was blacklisted (")
+    assert _subscription_ids(run_cli) == [recreated["subscriptionId"]]
+    assert listening.stop()[0] == 0
