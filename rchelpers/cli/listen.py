@@ -125,9 +125,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"argument --reminder: {str(exc).replace('expires_in', '--expires-in')}") from None
     forward_to = _check_forward_url(args.forward_to) if args.forward_to else None
+    if args.verification_token is not None and (not args.verification_token.strip()
+                                                or args.verification_token != args.verification_token.strip()):
+        raise UsageError("argument --verification-token: give a token without spaces around it "
+                         "(or leave the option out for a random one)")
     token = args.verification_token or secrets.token_urlsafe(24)
-    if args.verification_token is not None and not args.verification_token.strip():
-        raise UsageError("argument --verification-token: give a non-empty token (or leave it out for a random one)")
     config = platform.load_config()
     if forward_to:
         _check_reachable(forward_to)
@@ -146,10 +148,9 @@ def run(args: argparse.Namespace) -> int:
         if not config.is_loopback and not tunnel.is_public:
             raise CliError(f"the platform at {config.server_url} cannot reach this machine's loopback address: set "
                            "NGROK_AUTHTOKEN (environment or .env) so that listen opens an ngrok tunnel")
-        session = ListenSession(client, output, tunnel.public_url, filters + [reminder], token, args.expires_in,
-                                forward_to, args.check_interval)
         forwarder = stack.enter_context(requests.Session()) if forward_to else None
-        session.forwarder = forwarder
+        session = ListenSession(client, output, tunnel.public_url, filters + [reminder], token, args.expires_in,
+                                args.check_interval, forward_to, forwarder)
         return session.run(events, sim, config, receiver)
 
 
@@ -220,7 +221,8 @@ class ListenSession:
     """One subscription kept alive for a receiver: create, renew, recreate, delete; prints what happens."""
 
     def __init__(self, client: RestClient, output: Output, address: str, event_filters: list[str],
-                 verification_token: str, expires_in: int, forward_to: str | None, check_interval: float) -> None:
+                 verification_token: str, expires_in: int, check_interval: float, forward_to: str | None = None,
+                 forwarder: requests.Session | None = None) -> None:
         self.subs = SubscriptionClient(client)
         self.output = output
         self.address = address
@@ -229,7 +231,7 @@ class ListenSession:
         self.expires_in = expires_in
         self.forward_to = forward_to
         self.check_interval = check_interval
-        self.forwarder: requests.Session | None = None
+        self.forwarder = forwarder
         self.subscription: Subscription | None = None
         self.received = 0
         self._stop = threading.Event()
