@@ -13,6 +13,11 @@ import time
 from types import TracebackType
 from typing import Any, TextIO
 
+#: Serialises writes of every Output, so that lines never mix.
+_write_lock = threading.Lock()
+#: The stream on which a progress line is being repainted (a terminal), if any: other lines first clear it.
+_live_stream: TextIO | None = None
+
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36"}
 
 
@@ -58,7 +63,6 @@ class Output:
         self.stderr = stderr or sys.stderr
         self.colour = not json_mode and use_colour(self.stdout)
         self.err_colour = use_colour(self.stderr)
-        self._lock = threading.Lock()
 
     def paint(self, text: str, *styles: str, stream: TextIO | None = None) -> str:
         """``text`` wrapped in ANSI styles (``green``, ``bold``, ...) when colour is on for ``stream``."""
@@ -99,8 +103,10 @@ class Output:
         return Progress(self, text)
 
     def _write(self, stream: TextIO, text: str) -> None:
-        with self._lock:
+        with _write_lock:
             try:
+                if stream is _live_stream:  # a progress line is on screen: this line replaces it, it comes back
+                    stream.write("\r\033[K")
                 stream.write(text + "\n")
                 stream.flush()
             except BrokenPipeError:  # e.g. `rchelpers listen | head -3`: stop quietly
@@ -124,12 +130,14 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = 0.0
-        self._tty = use_colour(output.stderr) or bool(getattr(output.stderr, "isatty", lambda: False)())
+        self._tty = bool(getattr(output.stderr, "isatty", lambda: False)())
 
     def __enter__(self) -> "Progress":
+        global _live_stream
         self._started = time.monotonic()
         if self._tty:
             self._paint(0)
+            _live_stream = self.output.stderr
             self._thread = threading.Thread(target=self._tick, name="rchelpers-cli-progress", daemon=True)
             self._thread.start()
         else:
@@ -142,16 +150,18 @@ class Progress:
 
     def _paint(self, elapsed: float) -> None:
         suffix = f" {elapsed:.0f} s" if elapsed >= 1 else ""
-        with self.output._lock:
+        with _write_lock:
             self.output.stderr.write(f"\r{self.text}...{suffix}\033[K")
             self.output.stderr.flush()
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        global _live_stream
         self._stop.set()
         if self._thread is not None:
             self._thread.join(2)
             elapsed = time.monotonic() - self._started
             outcome = "done" if kind is None else "failed"
-            with self.output._lock:
+            with _write_lock:
+                _live_stream = None
                 self.output.stderr.write(f"\r{self.text}... {outcome} ({elapsed:.1f} s)\033[K\n")
                 self.output.stderr.flush()
