@@ -44,6 +44,10 @@ from rchelpers.cli.summary import event_kind, summarize
 DEFAULT_EXPIRES_IN = 3600
 DEFAULT_REMINDER = (600, 120)
 DEFAULT_CHECK_INTERVAL = 30.0
+#: Error codes of a create refused for its event filters, and for a failed validation handshake (an
+#: unreachable address is also refused as an invalid ``deliveryMode.address``).
+FILTER_ERRORS = ("SUB-508", "SUB-515")
+HANDSHAKE_ERRORS = ("SUB-520", "SUB-521", "SUB-522", "SUB-524", "SUB-525")
 #: Seconds the local app has to answer a forwarded notification.
 FORWARD_TIMEOUT = (3.05, 10.0)
 
@@ -167,10 +171,10 @@ def _check_filters(filters: list[str] | None) -> list[str]:
 def _check_forward_url(url: str) -> str:
     parts = urlsplit(url)
     try:
-        parts.port
-    except ValueError:
-        parts = None  # type: ignore[assignment]
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number from 0 to 65535
+        valid = False
+    if not valid:
         raise UsageError(f"argument --forward-to: expected your app's http(s) URL such as "
                          f"http://127.0.0.1:5000/webhook, got {url!r}")
     return url
@@ -196,7 +200,9 @@ def _open_tunnel(receiver: WebhookReceiver, output: Output) -> Tunnel:
         return open_tunnel(receiver)
     with output.progress("Opening an ngrok tunnel (the first start of the agent takes a few seconds; "
                          "a missing agent is downloaded once)"):
-        return open_tunnel(receiver, authtoken=authtoken, allow_download=True)
+        tunnel = open_tunnel(receiver, authtoken=authtoken, allow_download=True)
+    output.info(f"Tunnel: ngrok {tunnel.public_url} -> {receiver.url}")
+    return tunnel
 
 
 @contextlib.contextmanager
@@ -269,10 +275,13 @@ class ListenSession:
             return self.subs.create(self.address, self.event_filters, verification_token=self.verification_token,
                                     expires_in=self.expires_in)
         except ApiError as exc:
-            if exc.status == 400 and exc.parameter_name in ("eventFilters", None) and \
-                    (exc.error_code or "").startswith(("SUB-5", "CMN-101")):
+            if exc.status == 400 and (exc.parameter_name == "eventFilters" or exc.error_code in FILTER_ERRORS):
                 raise UsageError(f"the platform refused the event filters ({platform.api_error_message(exc)}): fix "
                                  "--filter, e.g. /restapi/v1.0/account/~/extension/~/presence") from None
+            if exc.error_code in HANDSHAKE_ERRORS or exc.parameter_name == "deliveryMode.address":
+                raise CliError(f"the platform could not validate the receiver at {self.address} "
+                               f"({platform.api_error_message(exc)}): run `rchelpers check {self.address}` "
+                               "to see which rule fails") from None
             raise CliError(f"creating the subscription failed: {platform.api_error_message(exc)}") from None
         except ValueError as exc:
             raise UsageError(f"argument --filter: {exc}") from None

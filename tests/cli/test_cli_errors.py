@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +114,36 @@ def test_trigger_against_a_server_that_is_not_the_simulator_names_the_real_platf
     unreachable = run_cli("deliveries", env={**clean_env, "RC_SERVER_URL": "http://127.0.0.1:9"})
     assert unreachable.returncode == 1
     assert "cannot reach the platform at http://127.0.0.1:9" in _one_line_error(unreachable.stderr, "rchelpers deliveries")
+
+
+FAKE_NGROK = Path(__file__).resolve().parents[1] / "receiver" / "fake_ngrok.py"
+NGROK_TOKEN = "2abcDEFfakeNgrokToken_0123456789xyz"
+
+
+def _fake_ngrok_env(cli_env: dict[str, str], tmp_path: Path, mode: str) -> dict[str, str]:
+    """``cli_env`` with an ngrok token and pyngrok pointed at the fake agent in ``mode`` (HOME in ``tmp_path``)."""
+    agent = tmp_path / f"ngrok-{mode}"
+    agent.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_NGROK}" {mode} "{tmp_path / "calls.jsonl"}" "$@"\n')
+    agent.chmod(agent.stat().st_mode | stat.S_IXUSR)
+    return {**cli_env, "NGROK_AUTHTOKEN": NGROK_TOKEN, "PYNGROK_NGROK_PATH": str(agent), "HOME": str(tmp_path)}
+
+
+def test_a_refused_ngrok_token_is_one_line_without_the_token(run_cli, cli_env, tmp_path):
+    result = run_cli("listen", env=_fake_ngrok_env(cli_env, tmp_path, "bad_token"))
+    assert result.returncode == 1
+    assert "Opening an ngrok tunnel" in result.stderr  # the progress line of the wait
+    line = _one_line_error(result.stderr.splitlines()[-1] + "\n", "rchelpers listen")
+    assert "ngrok refused the auth token" in line and "NGROK_AUTHTOKEN" in line
+    assert NGROK_TOKEN not in result.stderr + result.stdout
+    assert json.loads(run_cli("subscriptions", "list", "--json").stdout) == []
+
+
+def test_a_receiver_the_platform_cannot_validate_points_at_check(run_cli, cli_env, tmp_path):
+    # the fake agent opens a "public" URL that leads nowhere: the simulator's handshake fails
+    result = run_cli("listen", env=_fake_ngrok_env(cli_env, tmp_path, "ok"))
+    assert result.returncode == 1
+    assert "Tunnel: ngrok https://" in result.stderr
+    line = _one_line_error(result.stderr.splitlines()[-1] + "\n", "rchelpers listen")
+    assert "the platform could not validate the receiver at https://" in line and "rchelpers check https://" in line
+    assert NGROK_TOKEN not in result.stderr + result.stdout
+    assert json.loads(run_cli("subscriptions", "list", "--json").stdout) == []
