@@ -28,6 +28,8 @@ __all__ = ["NO_PLATFORM", "SimControl", "env_value", "load_config", "login", "pr
 NO_PLATFORM = ("no platform is configured (RC_SERVER_URL is not set): start a simulator in another terminal with "
                "`rchelpers sim --env-file .env.sim` and run this command with RC_ENV_FILE=.env.sim; or set "
                "RC_SERVER_URL, RC_CLIENT_ID, RC_CLIENT_SECRET and RC_JWT (environment or .env) for the real platform")
+#: The real platform's hosts (platform.ringcentral.com, platform.devtest.ringcentral.com) end with this.
+REAL_PLATFORM_DOMAIN = ".ringcentral.com"
 #: Seconds a call to the simulator's control routes may take (a trigger waits for its deliveries).
 CONTROL_TIMEOUT = (3.05, 60.0)
 
@@ -179,7 +181,11 @@ def sim_control(what: str) -> SimControl:
     parts = urlsplit(server_url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise CliError(f"RC_SERVER_URL must be an http(s) URL such as http://127.0.0.1:8090, got {server_url!r}")
-    control = SimControl(f"{parts.scheme}://{parts.netloc}")
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if (parts.hostname or "").endswith(REAL_PLATFORM_DOMAIN):
+        raise CliError(f"RC_SERVER_URL is {origin}, the real platform, which {what}; point RC_ENV_FILE at a "
+                       "simulator's env file (`rchelpers sim --env-file .env.sim`) to use the simulator")
+    control = SimControl(origin)
     try:
         control.check_is_simulator(what)
     except BaseException:

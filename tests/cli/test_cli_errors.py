@@ -147,3 +147,13 @@ def test_a_receiver_the_platform_cannot_validate_points_at_check(run_cli, cli_en
     assert "the platform could not validate the receiver at https://" in line and "rchelpers check https://" in line
     assert NGROK_TOKEN not in result.stderr + result.stdout
     assert json.loads(run_cli("subscriptions", "list", "--json").stdout) == []
+
+
+def test_the_real_platform_is_named_without_asking_it(run_cli, clean_env):
+    env = {**clean_env, "RC_SERVER_URL": "https://platform.ringcentral.com"}
+    for command, limit in ((["trigger", "presence"], "cannot trigger sample events: make a real call"),
+                           (["deliveries"], "has no delivery log or replay"), (["replay", "1"], "has no delivery log")):
+        result = run_cli(*command, env=env)
+        assert result.returncode == 1
+        line = _one_line_error(result.stderr, "rchelpers " + command[0])
+        assert f"RC_SERVER_URL is https://platform.ringcentral.com, the real platform, which {limit}" in line
