@@ -22,6 +22,9 @@ from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator, check_receiver
 from rchelpers.subscriptions import Subscription, SubscriptionClient, reminder_filter
 from rchelpers.tunnel import Tunnel, open_tunnel
+from rchelpers.lab import Lab, running_threads, start_lab
+from rchelpers.timeline import Timeline
+from rchelpers.wire import WireLog, show_wire
 
 __version__ = "0.1.0"
 
@@ -41,6 +44,13 @@ __all__ = [
     "WebhookEvent",
     "Tunnel",
     "open_tunnel",
+    # the tutorial's helpers: one-call setup, the wire, a subscription's life
+    "start_lab",
+    "Lab",
+    "running_threads",
+    "show_wire",
+    "WireLog",
+    "Timeline",
     # errors and helpers
     "RCHelpersError",
     "ConfigError",
