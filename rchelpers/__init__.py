@@ -20,7 +20,16 @@ from rchelpers.masking import mask
 from rchelpers.receiver import WebhookEvent, WebhookReceiver
 from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator, check_receiver
-from rchelpers.subscriptions import Subscription, SubscriptionClient, reminder_filter
+from rchelpers.subscriptions import (
+    Subscription,
+    SubscriptionClient,
+    extension_info_filter,
+    extension_list_filter,
+    instant_sms_filter,
+    message_store_filter,
+    presence_filter,
+    reminder_filter,
+)
 from rchelpers.tunnel import Tunnel, open_tunnel
 from rchelpers.lab import Lab, running_threads, start_lab
 from rchelpers.timeline import Timeline
@@ -39,6 +48,11 @@ __all__ = [
     "Subscription",
     "SubscriptionClient",
     "reminder_filter",
+    "presence_filter",
+    "message_store_filter",
+    "instant_sms_filter",
+    "extension_info_filter",
+    "extension_list_filter",
     # receiving webhooks
     "WebhookReceiver",
     "WebhookEvent",

@@ -28,8 +28,8 @@ _REMINDER_PREFIX = "/restapi/v1.0/subscription/"
 #: The kinds of moment, in the order of the picture's lanes, with their colour.
 KINDS: dict[str, str] = {
     "created": "#1a73e8",
-    "renewed": "#1a73e8",
     "reminder": "#e37400",
+    "renewed": "#1a73e8",
     "delivered": "#137333",
     "failed": "#b3261e",
     "blacklisted": "#000000",
@@ -50,7 +50,7 @@ class Moment:
     detail: str = ""
 
     def sort_key(self) -> tuple[datetime, int]:
-        """Time first; at the same time, the order of :data:`KINDS` (a renewal before a delivery)."""
+        """Time first; at the same time, the order of :data:`KINDS` (a reminder, then the renewal it may cause)."""
         return self.at, list(KINDS).index(self.kind)
 
 
@@ -149,7 +149,7 @@ class Timeline:
 
     def svg(self, width: int = 720) -> str:
         """The picture: three lanes (lifetime, reminders, deliveries) on a time axis, one mark per moment."""
-        left, right, lane_height, top = 90, 20, 28, 26
+        left, right, lane_height, top = 90, 40, 28, 26
         height = top + lane_height * len(_LANE_NAMES) + 30
         span = max((m.at - self.start).total_seconds() for m in self.moments) if self.moments else 0.0
         span = max(span, 1.0)
@@ -189,7 +189,7 @@ class Timeline:
     def _repr_html_(self) -> str:
         legend = " ".join(f"<span style='color:{colour}'>■ {kind}</span>" for kind, colour in KINDS.items()
                           if kind not in ("renewed", "expired"))
-        return f"<div>{self.svg()}<div style='font-size:11px'>{legend}</div></div>"
+        return f"<div>{self.svg()}<div style='font:11px sans-serif'>{legend}</div></div>"
 
 
 def _attempt_dict(attempt: Any) -> Mapping[str, Any]:
@@ -209,8 +209,9 @@ def _answered_at(subscription: Subscription) -> datetime | None:
 
 
 def _time_left(expirations: list[tuple[datetime, datetime]], at: datetime) -> str:
-    """``expiresIn=N`` at ``at``, from the latest expiration known then (what the reminder's body says)."""
-    known = [end for since, end in expirations if since <= at]
+    """``expiresIn=N`` at ``at``, from the latest expiration known before (a renewal at the same second
+    came after the reminder: it may be what the reminder caused)."""
+    known = [end for since, end in expirations if since < at] or [expirations[0][1]] if expirations else []
     return f"expiresIn={int((known[-1] - at).total_seconds())}" if known else ""
 
 

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from rchelpers import ConfigError, Lab, running_threads, start_lab
-from rchelpers.subscriptions import presence_filter  # public after the architecture merge
+from rchelpers import ConfigError, Lab, presence_filter, running_threads, start_lab
+
 
 TOKEN = "tutorial-verification-token"
 

@@ -7,8 +7,8 @@ from typing import Iterator
 import pytest
 import requests
 
-from rchelpers import Simulator, SubscriptionClient, Timeline, WebhookReceiver, reminder_filter
-from rchelpers.subscriptions import presence_filter  # public after the architecture merge
+from rchelpers import Simulator, SubscriptionClient, Timeline, WebhookReceiver, presence_filter, reminder_filter
+
 
 TOKEN = "tutorial-verification-token"
 

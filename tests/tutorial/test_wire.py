@@ -1,8 +1,8 @@
 """show_wire: the exchanges of a RestClient as `http --verbose` prints them, secrets masked. Real Simulator on loopback."""
 from __future__ import annotations
 
-from rchelpers import RestClient, Simulator, SubscriptionClient, WireLog, show_wire
-from rchelpers.subscriptions import presence_filter  # public after the architecture merge
+from rchelpers import RestClient, Simulator, SubscriptionClient, WireLog, presence_filter, show_wire
+
 
 TOKEN = "tutorial-verification-token"
 

@@ -7,8 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from rchelpers import Simulator, SubscriptionClient, WebhookReceiver, reminder_filter
-from rchelpers.subscriptions import presence_filter  # public after the architecture merge
+from rchelpers import Simulator, SubscriptionClient, WebhookReceiver, presence_filter, reminder_filter
+
 from rchelpers.widgets import CredentialsForm, EventFeed, SubscriptionTable
 
 
