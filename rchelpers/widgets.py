@@ -361,7 +361,7 @@ class SubscriptionRow:
 
 
 _COLUMNS = ("id", "status", "time left", "expires at", "event filters")
-_COLUMN_WIDTHS = ("90px", "110px", "90px", "90px", "420px")
+_COLUMN_WIDTHS = ("80px", "90px", "80px", "80px", "360px")
 
 
 class SubscriptionTable(_TutorialWidget):
@@ -429,9 +429,12 @@ class SubscriptionTable(_TutorialWidget):
         def action() -> None:
             before = next((r.subscription for r in self.rows if r.id == subscription_id), None)
             renewed = self.api.renew(subscription_id)
-            old = _clock_time(before.raw.get("expirationTime")) if before is not None else "?"
-            new = _clock_time(renewed.raw.get("expirationTime"))
-            moved = (f"expirationTime {old} -> {new}" if old != new else
+            old_raw = before.raw.get("expirationTime") if before is not None else None
+            new_raw = renewed.raw.get("expirationTime")
+            old, new = _clock_time(old_raw), _clock_time(new_raw)
+            if old == new and old_raw != new_raw:  # moved by less than a second (the real clock): show the ms
+                old, new = _clock_time(old_raw, milliseconds=True), _clock_time(new_raw, milliseconds=True)
+            moved = (f"expirationTime {old} -> {new}" if old_raw != new_raw else
                      f"expirationTime stays {new} (no time passed on the platform's clock)")
             self._say(f"renewed {subscription_id[:8]} (PUT, no body): {moved}, "
                       f"{format_seconds(renewed.expires_in)} left", "ok")
@@ -533,11 +536,11 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _clock_time(iso: object) -> str:
-    """``'00:15:00'`` from ``'2026-01-01T00:15:00.000Z'`` (the time of day, UTC); ``'?'`` when unknown."""
+def _clock_time(iso: object, milliseconds: bool = False) -> str:
+    """``'00:15:00'`` (or ``'00:15:00.000'``) from ``'2026-01-01T00:15:00.000Z'``: the time of day, UTC; ``'?'`` when unknown."""
     if not isinstance(iso, str) or "T" not in iso:
         return "?"
-    return iso.split("T", 1)[1][:8]
+    return iso.split("T", 1)[1][:12 if milliseconds else 8]
 
 
 def _short_filter(event_filter: str) -> str:

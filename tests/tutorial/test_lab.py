@@ -7,7 +7,6 @@ import pytest
 
 from rchelpers import ConfigError, Lab, presence_filter, running_threads, start_lab
 
-
 TOKEN = "tutorial-verification-token"
 
 

@@ -9,7 +9,6 @@ import requests
 
 from rchelpers import Simulator, SubscriptionClient, Timeline, WebhookReceiver, presence_filter, reminder_filter
 
-
 TOKEN = "tutorial-verification-token"
 
 

@@ -1,13 +1,15 @@
 """show_wire: the exchanges of a RestClient as `http --verbose` prints them, secrets masked. Real Simulator on loopback."""
 from __future__ import annotations
 
-from rchelpers import RestClient, Simulator, SubscriptionClient, WireLog, presence_filter, show_wire
+from webhook_stub import StubWebhook
 
+from rchelpers import RestClient, Simulator, SubscriptionClient, WireLog, presence_filter, show_wire
 
 TOKEN = "tutorial-verification-token"
 
 
-def test_create_renew_and_list_on_the_wire(sim: Simulator, client: RestClient, subs: SubscriptionClient, hook) -> None:
+def test_create_renew_and_list_on_the_wire(sim: Simulator, client: RestClient, subs: SubscriptionClient,
+                                           hook: StubWebhook) -> None:
     client.tokens.login()
     with show_wire(client) as wire:
         sub = subs.create(hook.url, [presence_filter()], verification_token=TOKEN, expires_in=900)

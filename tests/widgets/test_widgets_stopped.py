@@ -3,12 +3,12 @@ traceback. Real Simulator and WebhookReceiver over loopback."""
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
-from rchelpers import Simulator, SubscriptionClient, WebhookReceiver, presence_filter, reminder_filter
-
+from rchelpers import (Config, RestClient, Simulator, SubscriptionClient, TokenManager, WebhookReceiver,
+                       presence_filter, reminder_filter)
 from rchelpers.widgets import CredentialsForm, EventFeed, SubscriptionTable
 
 
@@ -62,9 +62,7 @@ def test_a_detached_table_keeps_its_rows_disables_its_buttons_and_says_so(sim: S
         table.close()
 
 
-def test_a_stopped_platform_is_one_red_line_not_a_traceback(make_sim, receiver: WebhookReceiver) -> None:
-    from rchelpers import Config, RestClient, TokenManager
-
+def test_a_stopped_platform_is_one_red_line_not_a_traceback(make_sim: Callable[..., Simulator], receiver: WebhookReceiver) -> None:
     sim = make_sim()
     with TokenManager(Config.from_mapping(sim.credentials.as_env()), clock=sim.clock.now) as tokens:
         subs = SubscriptionClient(RestClient(tokens))
