@@ -3,13 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config
-from rchelpers.errors import ApiError
+from rchelpers import ApiError, Config, RestClient, SubscriptionClient, TokenManager, presence_filter
 from rchelpers.receiver import WebhookReceiver
-from rchelpers.rest import RestClient
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import SubscriptionClient, presence_filter
 from rchelpers.widgets import SubscriptionTable
 
 
