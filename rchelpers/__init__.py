@@ -36,8 +36,9 @@ from rchelpers.errors import (
     WaitTimeout,
 )
 from rchelpers.masking import mask
-from rchelpers.receiver import WebhookEvent, WebhookReceiver
-from rchelpers.tunnel import Tunnel, open_tunnel
+from rchelpers.receiver.event import WebhookEvent
+from rchelpers.receiver.tunnel import Tunnel, open_tunnel
+from rchelpers.receiver.webhook_receiver import WebhookReceiver
 
 if TYPE_CHECKING:
     from rchelpers.simulator import Simulator, check_receiver

@@ -23,7 +23,8 @@ from rchelpers.client.config import Config
 from rchelpers.client.subscriptions import Subscription, SubscriptionClient
 from rchelpers.errors import ApiError, ConfigError, WaitTimeout
 from rchelpers.masking import mask
-from rchelpers.receiver import WebhookEvent, WebhookReceiver
+from rchelpers.receiver.event import WebhookEvent
+from rchelpers.receiver.webhook_receiver import WebhookReceiver
 
 __all__ = ["CredentialsForm", "EventFeed", "SubscriptionRow", "SubscriptionTable", "format_seconds", "summarize_event"]
 

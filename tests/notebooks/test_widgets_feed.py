@@ -6,8 +6,7 @@ import json
 import pytest
 import requests
 
-from rchelpers import SubscriptionClient, WaitTimeout, presence_filter, reminder_filter
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import SubscriptionClient, WaitTimeout, WebhookReceiver, presence_filter, reminder_filter
 from rchelpers.simulator import Simulator
 from rchelpers.widgets import EventFeed
 

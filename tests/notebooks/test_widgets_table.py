@@ -3,8 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from rchelpers import ApiError, Config, RestClient, SubscriptionClient, TokenManager, presence_filter
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import (
+    ApiError,
+    Config,
+    RestClient,
+    SubscriptionClient,
+    TokenManager,
+    WebhookReceiver,
+    presence_filter,
+)
 from rchelpers.simulator import Simulator
 from rchelpers.widgets import SubscriptionTable
 
