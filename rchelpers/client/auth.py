@@ -51,16 +51,19 @@ DEFAULT_TIMEOUT = (3.05, 30.0)
 class TokenManager:
     """Logs in with the JWT grant and keeps the access token fresh; thread-safe (one lock).
 
-    ``refresh_margin``: refresh when the access token has fewer seconds left than this.
-    ``cache_path``: an optional ``*.token.json`` file (mode 0600) that keeps the pair across restarts;
-    it is read back at start when it holds tokens for the same server and client that are still valid.
-    Two processes sharing one cache file share one refresh token: when one refreshes, the other's
-    refresh is refused and it logs in again with the JWT (logged as a warning).
-    ``clock``: epoch seconds used for expiry (``time.time``; on the simulator pass ``sim.clock.now`` so
-    that expiry follows simulated time).
-    ``max_rate_limit_wait`` / ``max_retries``: a login or refresh answered 429 is sent again after the
-    ``Retry-After`` wait, at most this many seconds in total and this many times (as ``RestClient``);
-    past either bound it raises RateLimitError. Other threads wait on the lock meanwhile.
+    :param config: the server and credentials (a config without a server URL is refused: start a simulator).
+    :param session: the ``requests.Session`` to use (else one of its own, closed by :meth:`close`).
+    :param cache_path: an optional ``*.token.json`` file (mode 0600) that keeps the pair across restarts;
+        it is read back at start when it holds tokens for the same server and client that are still valid.
+        Two processes sharing one cache file share one refresh token: when one refreshes, the other's
+        refresh is refused and it logs in again with the JWT (logged as a warning).
+    :param refresh_margin: refresh when the access token has fewer seconds left than this.
+    :param timeout: (connect, read) seconds for the OAuth endpoints.
+    :param clock: epoch seconds used for expiry (``time.time``; on the simulator pass ``sim.clock.now`` so
+        that expiry follows simulated time).
+    :param max_rate_limit_wait: the most seconds a login or refresh spends waiting out 429 answers (each
+        is sent again after its ``Retry-After`` wait, as ``RestClient`` does); other threads wait on the lock.
+    :param max_retries: the most retries after 429 answers. Past either bound, RateLimitError is raised.
     """
 
     def __init__(

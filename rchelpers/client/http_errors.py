@@ -1,6 +1,6 @@
 """Error answers: RingCentral's error bodies as exceptions, and the bounded wait on 429 Too Many Requests.
 
-:func:`error_from_response` turns any error answer into :class:`~rchelpers.errors.ApiError`,
+:func:`error_from_response` turns any error answer into :class:`~rchelpers.ApiError`,
 ``AuthError`` (401, OAuth errors) or ``RateLimitError`` (429, with its ``Retry-After``);
 :class:`RetryAfterBudget` bounds how long one call waits out 429 answers. The token manager and the
 REST client both use them.

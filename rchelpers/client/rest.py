@@ -42,8 +42,12 @@ _RATE_LIMIT_HEADERS = {
 class RestClient:
     """Calls the platform's REST API with a fresh bearer token; returns parsed JSON.
 
-    ``max_rate_limit_wait``: the most seconds one call may spend waiting on 429 answers in total;
-    ``max_retries``: the most retries after 429 answers. Past either bound, RateLimitError is raised.
+    :param config_or_token_manager: a :class:`~rchelpers.TokenManager` to share, or a ``Config`` (the
+        client then makes its own token manager, closed by :meth:`close`).
+    :param session: the ``requests.Session`` to use (else the token manager's).
+    :param timeout: (connect, read) seconds for each call.
+    :param max_rate_limit_wait: the most seconds one call may spend waiting on 429 answers in total.
+    :param max_retries: the most retries after 429 answers. Past either bound, RateLimitError is raised.
     """
 
     def __init__(
