@@ -8,13 +8,14 @@
     print("threads left running:", lab.stop())   # [] when everything stopped
 
 Notebooks 1 and 2 teach the steps one by one; :func:`start_lab` does the same steps: the platform (the
-embedded :class:`~rchelpers.simulator.Simulator`, or the real one when ``RC_SERVER_URL`` is set), the
-config, a :class:`~rchelpers.auth.TokenManager` on the platform's clock, a
-:class:`~rchelpers.rest.RestClient`, a :class:`~rchelpers.subscriptions.SubscriptionClient`, a
-:class:`~rchelpers.receiver.WebhookReceiver` and a tunnel to it.
+embedded :class:`~rchelpers.Simulator`, or the real one when ``RC_SERVER_URL`` is set), the
+config, a :class:`~rchelpers.TokenManager` on the platform's clock, a
+:class:`~rchelpers.RestClient`, a :class:`~rchelpers.SubscriptionClient`, a
+:class:`~rchelpers.WebhookReceiver` and a tunnel to it.
 
-This module joins both halves (it starts the simulator for the client), like a notebook does: it is the
-one client-side module allowed to import :mod:`rchelpers.simulator`.
+This module joins the halves (it starts the simulator for the client and the receiver), like a notebook
+does: it is the one module besides the package's ``__init__`` that imports :mod:`rchelpers.simulator`, inside
+:func:`start_lab` so that ``import rchelpers`` does not load it.
 """
 from __future__ import annotations
 
@@ -22,15 +23,18 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config, env_value
+from rchelpers.client.auth import TokenManager
+from rchelpers.client.config import Config, env_value
+from rchelpers.client.rest import RestClient
+from rchelpers.client.subscriptions import SubscriptionClient
 from rchelpers.errors import ConfigError
-from rchelpers.receiver import WebhookReceiver
-from rchelpers.rest import RestClient
-from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import SubscriptionClient
-from rchelpers.tunnel import Tunnel, open_tunnel
+from rchelpers.receiver.tunnel import Tunnel, open_tunnel
+from rchelpers.receiver.webhook_receiver import WebhookReceiver
+
+if TYPE_CHECKING:
+    from rchelpers.simulator import Simulator
 
 __all__ = ["THREAD_PREFIXES", "Lab", "running_threads", "start_lab"]
 
@@ -142,8 +146,10 @@ def start_lab(
     """
     threads_before = set(threading.enumerate())
     config = Config.from_env()
-    sim = None
+    sim: Simulator | None = None
     if config.uses_simulator:
+        from rchelpers.simulator import Simulator  # here, so that `import rchelpers` stays light
+
         sim = Simulator(seed=seed).start()
         config = Config.from_mapping(sim.credentials.as_env(), source="the embedded simulator")
     tokens = TokenManager(config, clock=sim.clock.now if sim is not None else time.time)

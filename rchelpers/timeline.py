@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
-from rchelpers.receiver import WebhookEvent
-from rchelpers.subscriptions import Subscription
+from rchelpers.client.subscriptions import Subscription
+from rchelpers.receiver.event import WebhookEvent
 
 __all__ = ["Moment", "Timeline"]
 

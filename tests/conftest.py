@@ -20,11 +20,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config
-from rchelpers.rest import RestClient
+from rchelpers import Config, RestClient, SubscriptionClient, TokenManager
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import SubscriptionClient
 from webhook_stub import WEBHOOK_MODES, RecordedRequest, StubWebhook
 
 __all__ = ["WEBHOOK_MODES", "RecordedRequest", "StubWebhook", "unreachable_url", "webhook_server"]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import WebhookReceiver
 from rchelpers.simulator import Simulator
 
 SUBSCRIPTION = "/restapi/v1.0/subscription"

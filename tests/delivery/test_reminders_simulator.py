@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import WebhookReceiver
 
 SUBSCRIPTION = "/restapi/v1.0/subscription"
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"

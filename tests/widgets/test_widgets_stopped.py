@@ -3,20 +3,11 @@ traceback. Real Simulator and WebhookReceiver over loopback."""
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterator
-
-import pytest
+from typing import Callable
 
 from rchelpers import (Config, RestClient, Simulator, SubscriptionClient, TokenManager, WebhookReceiver,
                        presence_filter, reminder_filter)
 from rchelpers.widgets import CredentialsForm, EventFeed, SubscriptionTable
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    """A running webhook receiver on a free loopback port, without a journal."""
-    with WebhookReceiver(journal=False) as rx:
-        yield rx
 
 
 def test_a_detached_feed_keeps_its_rows_and_says_it_stopped(sim: Simulator, subs: SubscriptionClient,

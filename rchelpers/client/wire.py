@@ -1,4 +1,4 @@
-"""Show the HTTP exchanges a :class:`~rchelpers.rest.RestClient` makes, as ``http --verbose`` prints them.
+"""Show the HTTP exchanges a :class:`~rchelpers.RestClient` makes, as ``http --verbose`` prints them.
 
 ::
 
@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from rchelpers.masking import mask
-from rchelpers.rest import RestClient
+from rchelpers.client.rest import RestClient
 
 __all__ = ["Exchange", "WireLog", "show_wire"]
 
