@@ -169,6 +169,7 @@ class Timeline:
         for begin, end in zip(lifetime, lifetime[1:]):
             parts.append(f"<line x1='{x(begin.at):.1f}' y1='{y0:.0f}' x2='{x(end.at):.1f}' y2='{y0:.0f}' "
                          "stroke='#1a73e8' stroke-width='4' opacity='0.35'/>")
+        last_label_x = -100.0
         for m in self.moments:
             y = top + lane_height * _LANES[m.kind] + lane_height / 2
             colour = KINDS[m.kind]
@@ -178,6 +179,10 @@ class Timeline:
                      else f"<circle cx='{x(m.at):.1f}' cy='{y:.0f}' r='5' fill='{colour}'>")
             closing = "</rect>" if shape.startswith("<rect") else "</circle>"
             parts.append(f"{shape}<title>{title}</title>{closing}")
+            if _LANES[m.kind] == 0 and x(m.at) - last_label_x >= 50:  # name the lifetime's marks, unless crowded
+                last_label_x = x(m.at)
+                parts.append(f"<text x='{x(m.at):.1f}' y='{y - 9:.0f}' text-anchor='middle' font-size='9' "
+                             f"fill='#5f6368'>{m.kind}</text>")
         axis_y = top + lane_height * len(_LANE_NAMES) + 14
         for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
             tick = left + (width - left - right) * fraction

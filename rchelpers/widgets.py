@@ -345,7 +345,7 @@ class SubscriptionRow:
         labels = [w.Label(value=text, layout=w.Layout(width=width)) for text, width in zip(cells, _COLUMN_WIDTHS, strict=False)]
         self.filters = w.HTML(
             value="<div style='line-height:1.4;overflow-wrap:anywhere'>"
-                  + "<br>".join(html.escape(_short_filter(f)) for f in subscription.event_filters) + "</div>",
+                  + "<br>".join(_breakable(_short_filter(f)) for f in subscription.event_filters) + "</div>",
             layout=w.Layout(width=_COLUMN_WIDTHS[-1]))
         self.filters.add_class("rc-filters")
         self.widget = w.HBox(children=[*labels, self.filters, self.renew_button, self.delete_button],
@@ -362,7 +362,7 @@ class SubscriptionRow:
 
 
 _COLUMNS = ("id", "status", "time left", "expires at", "event filters")
-_COLUMN_WIDTHS = ("80px", "90px", "80px", "80px", "360px")
+_COLUMN_WIDTHS = ("80px", "90px", "80px", "80px", "380px")
 
 
 class SubscriptionTable(_TutorialWidget):
@@ -542,6 +542,12 @@ def _clock_time(iso: object, milliseconds: bool = False) -> str:
     if not isinstance(iso, str) or "T" not in iso:
         return "?"
     return iso.split("T", 1)[1][:12 if milliseconds else 8]
+
+
+def _breakable(text: str) -> str:
+    """``text`` escaped for HTML, with line-break chances after each ``/`` and before ``?`` and ``&``."""
+    escaped = html.escape(text)
+    return escaped.replace("/", "/<wbr>").replace("?", "<wbr>?").replace("&amp;", "<wbr>&amp;")
 
 
 def _short_filter(event_filter: str) -> str:

@@ -96,10 +96,11 @@ def test_every_filter_is_shown_in_full(subs: SubscriptionClient, receiver: Webho
     sub = subs.create(receiver.url, [long_presence, reminder], expires_in=3600)
     table = SubscriptionTable(subs)
     try:
-        cell = table.row(sub.id).filters.value
+        cell = table.row(sub.id).filters.value.replace("<wbr>", "")  # <wbr>: where a long filter may wrap
         assert "/subscription/~?threshold=600&amp;interval=300" in cell
         assert "presence?detailedTelephonyState=true" in cell and cell.count("<br>") == 1
         assert "overflow-wrap:anywhere" in cell  # long filters wrap inside the cell instead of being cut
+        assert "/<wbr>presence<wbr>?detailedTelephonyState=true" in table.row(sub.id).filters.value
         assert "rc-filters" in table.row(sub.id).filters._dom_classes
         assert "rc-subscription-row" in table.row(sub.id).widget._dom_classes
         assert "rc-renew" in table.row(sub.id).renew_button._dom_classes
