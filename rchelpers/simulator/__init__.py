@@ -12,43 +12,8 @@ implementation serves both uses::
 It follows ``PLATFORM-FACTS.md`` and ``DECISIONS.md``. Behaviour is tagged **modelled** (taken from
 RingCentral's public sources) or **guessed** (the sources are silent; the simulator's choice).
 
-Options (keyword arguments of :class:`Simulator`):
-
-=========================  ===========  ==============================================================
-option                     default      meaning
-=========================  ===========  ==============================================================
-validation_timeout         3.0          modelled: seconds the webhook has to answer the handshake
-                                        (1.0 gives the older docs' rule)
-max_reply_bytes            1024         modelled: the handshake reply's status line + headers + body
-max_expires_in             315360000    modelled (spec, 10 y); a larger expiresIn is clamped (guessed)
-default_expires_in         604800       modelled: lifetime when expiresIn is missing
-subscription_limit         30           modelled: per user per app; the next create gets 403 SUB-505
-access_token_ttl           3600         modelled; a request's ``access_token_ttl`` (600..3600) may lower it
-refresh_token_ttl          604800       modelled; a request's ``refresh_token_ttl`` (60..2592000) may lower it;
-                                        a requested ttl below 1 means the default (guessed: the JS SDK
-                                        refreshes with ``access_token_ttl=-1`` after a 401)
-rate_limits                {}           modelled groups and defaults (Light 50, Medium 40, Heavy 10,
-                                        Auth 5 per 60 s, 60 s penalty); a dict overrides groups with
-                                        ``(limit, window_s, penalty_s)``; None disables
-reminder_job_interval      5.0          guessed: the reminder job period; threshold and interval must be
-                                        at least this
-max_body_bytes             1048576      guessed: larger request bodies get 413
-delivery_timeout           3.0          modelled (the handshake's rule reused): seconds a webhook has
-                                        to answer a notification; slower, not 2xx or refused = failed
-retry_schedule             (1, 5, 30,   guessed: simulated seconds between the attempts of a failed
-                           60, 120)     notification; the last value repeats
-blacklist_after            600          modelled (2018 forum, "10 minutes"): simulated seconds of
-                                        failures before ``Blacklisted`` with ``blacklistedData``
-blacklist_reactivation     None         modelled (2018 forum, "every 15 minutes" = 900): seconds between
-                                        probes that reactivate a blacklisted address that validates
-                                        again; None keeps it blacklisted, as today's docs say
-delivery_workers           4            guessed: delivery threads (one lane per address keeps order)
-webhook_ca_file            None         modelled: an https webhook needs TLS 1.2+ and a certificate for its
-                                        host from a CA in the system's trust store (public CAs), else
-                                        the create gets 400 SUB-524; this PEM file of CA certificates
-                                        is trusted too (a local test CA). Guessed: a delivery failing
-                                        TLS is logged ``I/O operation is failed. Details: [TLS ...]``
-=========================  ===========  ==============================================================
+Options are the keyword arguments of :class:`Simulator`; each is defined, with its default and whether it is
+modelled or guessed, in :class:`~rchelpers.simulator.options.SimulatorOptions`.
 
 Notifications (:mod:`.notifications` wires :mod:`.delivery`, :mod:`.reminders` and :mod:`.events`):
 ``sim.trigger(kind, **fields)`` (or ``POST /_sim/events``) sends a sample event of the demo user (presence, message_store,
@@ -95,13 +60,16 @@ from typing import Any, Callable
 from rchelpers.simulator.checker import CheckReport, check_receiver
 from rchelpers.simulator.clock import ClockTicker, SimClock, iso
 from rchelpers.simulator.delivery import DeliveryAttempt, Notification
+from rchelpers.simulator.errors import PlatformError, SimulatorError
 from rchelpers.simulator.notifications import Notifications, TriggerResult
 from rchelpers.simulator.ratelimit import RateLimiter
-from rchelpers.simulator.server import Handler, Route, SimServer, api_routes, control_routes, route
-from rchelpers.simulator.state import EVENTS, IdSource, SimOptions, State, SubscriptionRecord
+from rchelpers.simulator.server import Handler, Route, SimRequest, SimResponse, SimServer, api_routes, control_routes, route
+from rchelpers.simulator.options import SimulatorOptions
+from rchelpers.simulator.state import LIFECYCLE_CHANGES, IdSource, State, SubscriptionRecord
 
-__all__ = ["Credentials", "Simulator", "SimClock", "SimOptions", "SubscriptionRecord", "EVENTS", "iso",
-           "CheckReport", "check_receiver", "DeliveryAttempt", "Notification", "TriggerResult"]
+__all__ = ["Credentials", "Simulator", "SimClock", "SimulatorOptions", "SubscriptionRecord", "LIFECYCLE_CHANGES", "iso",
+           "CheckReport", "check_receiver", "DeliveryAttempt", "Notification", "TriggerResult", "SimRequest",
+           "SimResponse", "SimulatorError", "PlatformError"]
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +110,7 @@ class Simulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None,
                  clock_speed: float | None = None, start_time: float | None = None, **options: Any) -> None:
-        known = {f.name for f in fields(SimOptions)}
+        known = {f.name for f in fields(SimulatorOptions)}
         unknown = sorted(set(options) - known)
         if unknown:
             raise TypeError(f"unknown Simulator option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -151,7 +119,7 @@ class Simulator:
         self.host = host
         self.port = port
         self.seed = seed
-        self.options = SimOptions(**options)
+        self.options = SimulatorOptions(**options)
         start: float | None
         if seed is not None:
             start = SEEDED_EPOCH if start_time is None else start_time
@@ -246,7 +214,7 @@ class Simulator:
     # --- extension points -------------------------------------------------------------------------
     def add_route(self, method: str, pattern: str, handler: Handler, *, group: str | None = None,
                   auth: bool = False) -> Route:
-        """Serve ``method`` on paths fully matching ``pattern`` with ``handler(request) -> Response``."""
+        """Serve ``method`` on paths fully matching ``pattern`` with ``handler(request) -> SimResponse``."""
         if not (pattern.startswith("/_sim/") or pattern.startswith("/restapi/")):
             raise ValueError(f"routes live under /_sim/ (control) or /restapi/ (platform API), got {pattern!r}")
         new = route(method, pattern, handler, group, auth)

@@ -42,6 +42,7 @@ from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from rchelpers.simulator.clock import SimClock, iso
+from rchelpers.simulator.errors import DeliveryError
 from rchelpers.simulator.handshake import USER_AGENT, describe_tls_error, webhook_ssl_context
 
 log = logging.getLogger(__name__)
@@ -140,10 +141,6 @@ class DeliveryAttempt:
             "realTime": self.real_time,
             "replay": self.replay,
         }
-
-
-class DeliveryError(LookupError):
-    """A replay could not be done (unknown attempt or uuid, or the subscription no longer receives)."""
 
 
 @dataclass

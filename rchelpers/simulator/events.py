@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rchelpers.simulator.clock import iso
+from rchelpers.simulator.errors import TriggerError
 from rchelpers.simulator.filters import EventFilter
 
 #: The kinds of sample event :meth:`EventFactory.build` knows.
@@ -32,10 +33,6 @@ MESSAGE_TYPES = ("Fax", "SMS", "VoiceMail", "Pager")
 DIRECTIONS = ("Inbound", "Outbound")
 EXTENSION_HINTS = ("AccountSettings", "AccountStatus", "AnsweringRules", "CompanyNumbers", "DialingPlan",
                    "ExtensionInfo", "Features", "Limits", "Permissions", "ProfileImage", "VideoConfiguration")
-
-
-class TriggerError(ValueError):
-    """A sample event could not be built: unknown kind, unknown field or a value of the wrong type."""
 
 
 @dataclass(frozen=True)

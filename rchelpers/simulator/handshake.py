@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from rchelpers.simulator.errors import ApiError, invalid_parameter
+from rchelpers.simulator.errors import PlatformError, invalid_parameter
 
 #: The User-Agent the platform sends with every request to a webhook (handshake, notifications).
 USER_AGENT = "RingCentral-Webhook/8.3"
@@ -77,7 +77,7 @@ class HandshakeResult:
     max_reply_bytes: int = 1024  #: the size limit the reply was judged against
 
     @property
-    def error(self) -> ApiError | None:
+    def error(self) -> PlatformError | None:
         """The error the platform answers the create call with, or None if the address passes."""
         return judge(self, self.max_reply_bytes)
 
@@ -87,16 +87,16 @@ class HandshakeResult:
         return self.error is None
 
 
-def judge(result: HandshakeResult, max_reply_bytes: int = 1024) -> ApiError | None:
+def judge(result: HandshakeResult, max_reply_bytes: int = 1024) -> PlatformError | None:
     """Apply the platform's rules to a handshake result (None means accepted)."""
     if result.failure in ("unreachable", "timeout"):
         return invalid_parameter(ADDRESS_PARAMETER)
     if result.failure == "tls":
-        return ApiError(400, "SUB-524", "HTTPS certificate is not valid")
+        return PlatformError(400, "SUB-524", "HTTPS certificate is not valid")
     if result.failure == "invalid-reply" or result.status != 200 or result.reply_bytes > max_reply_bytes:
-        return ApiError(400, "SUB-525", "WebHook server response is invalid")
+        return PlatformError(400, "SUB-525", "WebHook server response is invalid")
     if result.echoed != result.token:
-        return ApiError(400, "SUB-520", "Validation Token is not returned")
+        return PlatformError(400, "SUB-520", "Validation Token is not returned")
     return None
 
 

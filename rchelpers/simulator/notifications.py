@@ -18,10 +18,10 @@ from rchelpers.simulator.clock import iso
 from rchelpers.simulator.delivery import (DEFAULT_BLACKLIST_AFTER, DEFAULT_RETRY_SCHEDULE, DEFAULT_TIMEOUT,
                                           DEFAULT_WORKERS, DeliveryEngine, DeliveryError, DeliveryTarget,
                                           Notification)
-from rchelpers.simulator.errors import ApiError, invalid_parameter
+from rchelpers.simulator.errors import PlatformError, invalid_parameter
 from rchelpers.simulator.events import KINDS, EventFactory, TriggerError, fields_of, normalize_kind
 from rchelpers.simulator.reminders import ReminderJob, ReminderSubject
-from rchelpers.simulator.server import Request, Response
+from rchelpers.simulator.server import SimRequest, SimResponse
 from rchelpers.simulator.state import State, SubscriptionRecord
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class Notifications:
             self.engine.forget(record.id)
 
     # --- control routes -----------------------------------------------------------------------------
-    def _routes(self) -> list[tuple[str, str, Callable[[Request], Response]]]:
+    def _routes(self) -> list[tuple[str, str, Callable[[SimRequest], SimResponse]]]:
         return [
             ("GET", r"/_sim/deliveries", self._list_deliveries),
             ("POST", r"/_sim/deliveries/(?P<key>[^/]+)/replay", self._replay),
@@ -227,33 +227,33 @@ class Notifications:
             ("POST", r"/_sim/events", self._trigger),
         ]
 
-    def _list_deliveries(self, request: Request) -> Response:
+    def _list_deliveries(self, request: SimRequest) -> SimResponse:
         """``GET /_sim/deliveries[?subscriptionId=..][&uuid=..]``: the delivery log, oldest first."""
         unknown = sorted(set(request.query) - {"subscriptionId", "uuid"})
         if unknown:
             raise invalid_parameter(unknown[0], "filter the log with subscriptionId and/or uuid")
         attempts = self.engine.attempts(request.query.get("subscriptionId"), request.query.get("uuid"))
-        return Response(200, {"records": [a.to_dict() for a in attempts]})
+        return SimResponse(200, {"records": [a.to_dict() for a in attempts]})
 
-    def _replay(self, request: Request) -> Response:
+    def _replay(self, request: SimRequest) -> SimResponse:
         """``POST /_sim/deliveries/{attempt id or uuid}/replay``: send that notification again (same uuid)."""
         key = request.params["key"]
         try:
             notification = self.engine.find_notification(key)
         except DeliveryError as exc:
-            raise ApiError(404, "CMN-102", f"Resource for parameter [deliveryId] is not found: {exc}",
+            raise PlatformError(404, "CMN-102", f"Resource for parameter [deliveryId] is not found: {exc}",
                            "deliveryId") from None
         try:
             self.replay(notification.uuid)
         except DeliveryError as exc:
             raise invalid_parameter("deliveryId", str(exc)) from None
-        return Response(200, {"replayed": notification.envelope()})
+        return SimResponse(200, {"replayed": notification.envelope()})
 
-    def _list_kinds(self, request: Request) -> Response:
+    def _list_kinds(self, request: SimRequest) -> SimResponse:
         """``GET /_sim/events``: the kinds of sample event and the fields each accepts."""
-        return Response(200, {"kinds": {kind: fields_of(kind) for kind in KINDS}})
+        return SimResponse(200, {"kinds": {kind: fields_of(kind) for kind in KINDS}})
 
-    def _trigger(self, request: Request) -> Response:
+    def _trigger(self, request: SimRequest) -> SimResponse:
         """``POST /_sim/events`` ``{"kind": ..., "fields": {...}}``: trigger a sample event."""
         body = request.json_object()
         kinds = ", ".join(KINDS)
@@ -261,7 +261,7 @@ class Notifications:
         if extra:
             raise invalid_parameter(extra[0], 'send {"kind": ..., "fields": {...}}: body fields go under "fields"')
         if "kind" not in body:
-            raise ApiError(400, "CMN-100", f"Parameter [kind] is required; kinds: {kinds}", "kind")
+            raise PlatformError(400, "CMN-100", f"Parameter [kind] is required; kinds: {kinds}", "kind")
         fields = body.get("fields") or {}
         if not isinstance(fields, dict):
             raise invalid_parameter("fields", "an object of body fields is expected")
@@ -273,4 +273,4 @@ class Notifications:
             result = self.trigger(body["kind"], **fields)
         except TriggerError as exc:
             raise invalid_parameter("fields", str(exc)) from None
-        return Response(200, result.to_dict())
+        return SimResponse(200, result.to_dict())

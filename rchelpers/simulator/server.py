@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 from rchelpers.simulator import oauth
 from rchelpers.simulator.clock import iso
 from rchelpers.simulator.errors import (
-    ApiError,
+    PlatformError,
     bad_json,
     body_too_large,
     cannot_parse,
@@ -43,7 +43,7 @@ SERVER_NAME = "rchelpers-simulator"
 
 
 @dataclass
-class Request:
+class SimRequest:
     """One HTTP request as handlers see it."""
 
     sim: "Simulator"
@@ -80,7 +80,7 @@ class Request:
 
 
 @dataclass
-class Response:
+class SimResponse:
     """What a handler returns: ``body`` is JSON-encoded unless it is bytes; None means no body."""
 
     status: int = 200
@@ -88,7 +88,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Handler = Callable[[Request], Response]
+Handler = Callable[[SimRequest], SimResponse]
 
 
 @dataclass
@@ -108,7 +108,7 @@ def route(method: str, pattern: str, handler: Handler, group: str | None = None,
 
 
 # --- dispatch ------------------------------------------------------------------------------------
-def dispatch(request: Request) -> Response:
+def dispatch(request: SimRequest) -> SimResponse:
     """Find the route, check the token and the rate limit, run the handler; errors become JSON bodies."""
     sim = request.sim
     rate_headers: dict[str, str] = {}
@@ -134,12 +134,12 @@ def dispatch(request: Request) -> Response:
             if not decision.allowed:
                 raise rate_exceeded(decision.retry_after, {})
         response = target.handler(request)
-    except ApiError as exc:
-        response = Response(exc.status, exc.body(), dict(exc.headers))
+    except PlatformError as exc:
+        response = SimResponse(exc.status, exc.body(), dict(exc.headers))
     except Exception:  # a bug must not leak a traceback to the client
         log.exception("simulator handler failed on %s %s", request.method, request.path)
-        error = ApiError(500, "CMN-203", "Internal Server Error")
-        response = Response(500, error.body())
+        error = PlatformError(500, "CMN-203", "Internal Server Error")
+        response = SimResponse(500, error.body())
     response.headers = {**rate_headers, **response.headers}
     if origin:
         response.headers.update({"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": CORS_EXPOSED,
@@ -154,13 +154,13 @@ _ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9.\[\]:_-]{1,253}|null
 _HEADER_LIST = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*")
 
 
-def _origin(request: Request) -> str | None:
+def _origin(request: SimRequest) -> str | None:
     """The request's ``Origin`` if it is a well-formed one (it is echoed back), else None."""
     origin = (request.header("Origin") or "").strip()
     return origin if _ORIGIN.fullmatch(origin) else None
 
 
-def _preflight(request: Request, origin: str) -> Response | None:
+def _preflight(request: SimRequest, origin: str) -> SimResponse | None:
     """The answer to a CORS preflight of a served path (None for an unknown path: it gets the usual 404)."""
     methods = sorted({r.method for r in list(request.sim.routes) if r.pattern.fullmatch(request.path)})
     if not methods:
@@ -171,10 +171,10 @@ def _preflight(request: Request, origin: str) -> Response | None:
     asked = (request.header("Access-Control-Request-Headers") or "").strip()
     if asked and _HEADER_LIST.fullmatch(asked):
         headers["Access-Control-Allow-Headers"] = asked
-    return Response(200, None, headers)
+    return SimResponse(200, None, headers)
 
 
-def _rate_key(request: Request) -> tuple[str, str]:
+def _rate_key(request: SimRequest) -> tuple[str, str]:
     if request.session is not None:
         return (request.session.user.extension_id, request.session.client_id)
     hint = ""
@@ -204,71 +204,71 @@ def api_routes() -> list[Route]:
     ]
 
 
-def token(request: Request) -> Response:
+def token(request: SimRequest) -> SimResponse:
     """``POST /restapi/oauth/token``: the JWT and refresh grants."""
     form = oauth.parse_form(request.body, request.header("Content-Type"))
     body = oauth.issue_token(request.sim.state, form, request.header("Authorization"))
-    return Response(200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return SimResponse(200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-def revoke(request: Request) -> Response:
+def revoke(request: SimRequest) -> SimResponse:
     """``POST /restapi/oauth/revoke``: ``token`` in the form body or the query; 200 with no body."""
     form = oauth.parse_form(request.body, request.header("Content-Type"), request.query)
     oauth.revoke(request.sim.state, form, request.header("Authorization"))
-    return Response(200, None)
+    return SimResponse(200, None)
 
 
-def _owner(request: Request) -> tuple[User, str]:
+def _owner(request: SimRequest) -> tuple[User, str]:
     assert request.session is not None
     return request.session.user, request.session.client_id
 
 
-def _info(request: Request, record: SubscriptionRecord) -> dict[str, Any]:
+def _info(request: SimRequest, record: SubscriptionRecord) -> dict[str, Any]:
     with request.sim.state.lock:  # a consistent snapshot even if another call renews it meanwhile
         return record.to_info(request.sim.url, request.sim.clock.now())
 
 
-def list_subscriptions(request: Request) -> Response:
+def list_subscriptions(request: SimRequest) -> SimResponse:
     """``GET /restapi/v1.0/subscription``: the user's records for this app, every transport."""
     user, client_id = _owner(request)
     records = [_info(request, r) for r in request.sim.state.list_subscriptions(user, client_id)]
-    return Response(200, {"uri": request.sim.url + SUBSCRIPTION_PATH, "records": records})
+    return SimResponse(200, {"uri": request.sim.url + SUBSCRIPTION_PATH, "records": records})
 
 
-def create_subscription(request: Request) -> Response:
+def create_subscription(request: SimRequest) -> SimResponse:
     """``POST /restapi/v1.0/subscription``: validate, handshake, store; 200 ``SubscriptionInfo``."""
     user, client_id = _owner(request)
     body = request.json()
     if body is None:
         raise cannot_parse("the body must be a JSON object with eventFilters and deliveryMode")
     record = request.sim.state.create_subscription(user, client_id, body)
-    return Response(200, _info(request, record))
+    return SimResponse(200, _info(request, record))
 
 
-def get_subscription(request: Request) -> Response:
+def get_subscription(request: SimRequest) -> SimResponse:
     """``GET /restapi/v1.0/subscription/{id}``."""
     user, client_id = _owner(request)
-    return Response(200, _info(request, request.sim.state.get_subscription(user, client_id, request.params["id"])))
+    return SimResponse(200, _info(request, request.sim.state.get_subscription(user, client_id, request.params["id"])))
 
 
-def update_subscription(request: Request) -> Response:
+def update_subscription(request: SimRequest) -> SimResponse:
     """``PUT /restapi/v1.0/subscription/{id}``: no body or ``{}`` renews; ``eventFilters`` updates and renews."""
     user, client_id = _owner(request)
     record = request.sim.state.update_subscription(user, client_id, request.params["id"], request.json())
-    return Response(200, _info(request, record))
+    return SimResponse(200, _info(request, record))
 
 
-def renew_subscription(request: Request) -> Response:
+def renew_subscription(request: SimRequest) -> SimResponse:
     """``POST /restapi/v1.0/subscription/{id}/renew`` (the body is ignored)."""
     user, client_id = _owner(request)
-    return Response(200, _info(request, request.sim.state.renew_subscription(user, client_id, request.params["id"])))
+    return SimResponse(200, _info(request, request.sim.state.renew_subscription(user, client_id, request.params["id"])))
 
 
-def delete_subscription(request: Request) -> Response:
+def delete_subscription(request: SimRequest) -> SimResponse:
     """``DELETE /restapi/v1.0/subscription/{id}``: 204 No Content."""
     user, client_id = _owner(request)
     request.sim.state.delete_subscription(user, client_id, request.params["id"])
-    return Response(204, None)
+    return SimResponse(204, None)
 
 
 # --- control routes (/_sim/ only) ----------------------------------------------------------------
@@ -285,15 +285,15 @@ def control_routes() -> list[Route]:
     ]
 
 
-def _clock_body(request: Request, **extra: Any) -> dict[str, Any]:
+def _clock_body(request: SimRequest, **extra: Any) -> dict[str, Any]:
     clock = request.sim.clock
     now = clock.now()
     return {"now": now, "iso": iso(now), "speed": clock.speed, "pendingJobs": len(clock.pending()), **extra}
 
 
-def clock_info(request: Request) -> Response:
+def clock_info(request: SimRequest) -> SimResponse:
     """``GET /_sim/clock``: simulated time, speed and pending jobs."""
-    return Response(200, _clock_body(request))
+    return SimResponse(200, _clock_body(request))
 
 
 def _number(body: dict[str, Any], name: str) -> float:
@@ -306,32 +306,32 @@ def _number(body: dict[str, Any], name: str) -> float:
     return float(value)
 
 
-def clock_advance(request: Request) -> Response:
+def clock_advance(request: SimRequest) -> SimResponse:
     """``POST /_sim/clock/advance`` ``{"seconds": N}``: move simulated time, running due jobs."""
     seconds = _number(request.json_object(), "seconds")
     ran = request.sim.clock.advance(seconds)
-    return Response(200, _clock_body(request, jobsRun=ran))
+    return SimResponse(200, _clock_body(request, jobsRun=ran))
 
 
-def clock_speed(request: Request) -> Response:
+def clock_speed(request: SimRequest) -> SimResponse:
     """``POST /_sim/clock/speed`` ``{"speed": X}``: 0 freezes, 1 is real time."""
     request.sim.clock.set_speed(_number(request.json_object(), "speed"))
-    return Response(200, _clock_body(request))
+    return SimResponse(200, _clock_body(request))
 
 
-def reset(request: Request) -> Response:
+def reset(request: SimRequest) -> SimResponse:
     """``POST /_sim/reset``: drop tokens, subscriptions and counters; keep apps, user and credentials."""
     request.sim.reset()
-    return Response(200, {"reset": True, **_clock_body(request)})
+    return SimResponse(200, {"reset": True, **_clock_body(request)})
 
 
-def seed_subscription(request: Request) -> Response:
+def seed_subscription(request: SimRequest) -> SimResponse:
     """``POST /_sim/subscriptions/seed``: add a PubNub/WebSocket record to the demo user's list."""
     record = request.sim.state.seed_legacy(request.json_object())
-    return Response(200, _info(request, record))
+    return SimResponse(200, _info(request, record))
 
 
-def state_summary(request: Request) -> Response:
+def state_summary(request: SimRequest) -> SimResponse:
     """``GET /_sim/state``: apps (ids only), user, sessions and subscriptions, without secrets."""
     sim = request.sim
     state = sim.state
@@ -345,14 +345,14 @@ def state_summary(request: Request) -> Response:
             "subscriptions": [{**r.to_info(sim.url, now), "clientId": r.client_id}
                               for r in state.subscriptions.values()],
         }
-    return Response(200, body)
+    return SimResponse(200, body)
 
 
-def handshakes(request: Request) -> Response:
+def handshakes(request: SimRequest) -> SimResponse:
     """``GET /_sim/handshakes``: the last validation handshakes the platform ran, newest last."""
     with request.sim.state.lock:
         items = list(request.sim.state.handshakes)
-    return Response(200, {"records": [
+    return SimResponse(200, {"records": [
         {"address": h.address, "status": h.status, "echoed": h.echoed == h.token, "replyBytes": h.reply_bytes,
          "elapsedMs": round(h.elapsed * 1000, 1), "failure": h.failure, "detail": h.detail,
          "errorCode": h.error.code if h.error else None} for h in items]})
@@ -373,7 +373,7 @@ class SimHandler(http.server.BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         body = b""
-        error: ApiError | None = None
+        error: PlatformError | None = None
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             error = cannot_parse("chunked request bodies are not supported: send Content-Length")
             self.close_connection = True
@@ -390,11 +390,11 @@ class SimHandler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True  # the unread body must not be taken for the next request
             elif length:
                 body = self.rfile.read(length)
-        request = Request(sim, self.command, parts.path, query, self.headers, body, self.client_address)
-        response = Response(error.status, error.body(), dict(error.headers)) if error else dispatch(request)
+        request = SimRequest(sim, self.command, parts.path, query, self.headers, body, self.client_address)
+        response = SimResponse(error.status, error.body(), dict(error.headers)) if error else dispatch(request)
         self._send(response)
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: SimResponse) -> None:
         if response.body is None:
             payload, content_type = b"", None
         elif isinstance(response.body, bytes):

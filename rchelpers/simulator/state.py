@@ -1,6 +1,6 @@
 """The platform's state, apart from HTTP: apps, the demo user, OAuth sessions and subscriptions.
 
-Every mutation happens under ``State.lock``. Operations raise :class:`ApiError` before they change
+Every mutation happens under ``State.lock``. Operations raise :class:`PlatformError` before they change
 anything, so a rejected request never alters the state. Listeners registered with
 :meth:`State.add_listener` hear about subscription changes after the lock is released.
 """
@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from rchelpers.simulator.clock import Job, SimClock, iso
-from rchelpers.simulator.errors import ApiError, cannot_parse, invalid_parameter, missing_parameter, not_found
+from rchelpers.simulator.errors import PlatformError, cannot_parse, invalid_parameter, missing_parameter, not_found
 from rchelpers.simulator.filters import EventFilter, Owner, check_reminder_rules, parse_filters
+from rchelpers.simulator.options import SimulatorOptions
 from rchelpers.simulator.handshake import HandshakeResult, check_address, judge, run_handshake, webhook_ssl_context
 
 log = logging.getLogger(__name__)
@@ -32,46 +33,8 @@ SUBSCRIPTION_PATH = "/restapi/v1.0/subscription"
 DEMO_ACCOUNT_ID = "37439510"
 DEMO_EXTENSION_ID = "2253168021"
 DEMO_SCOPE = "ReadAccounts ReadMessages ReadPresence SMS SubscriptionWebhook TeamMessaging"
-#: Events told to listeners: ``listener(event, record)``.
-EVENTS = ("created", "renewed", "updated", "deleted", "expired")
-
-
-@dataclass
-class SimOptions:
-    """Tunable behaviour of the simulator; see :mod:`rchelpers.simulator` for what is modelled or guessed."""
-
-    validation_timeout: float = 3.0
-    max_reply_bytes: int = 1024
-    max_expires_in: int = 315_360_000
-    default_expires_in: int = 604_800
-    subscription_limit: int = 30
-    access_token_ttl: int = 3600
-    refresh_token_ttl: int = 604_800
-    rate_limits: Mapping[str, tuple[int, float, float]] | None = field(default_factory=dict)
-    reminder_job_interval: float = 5.0
-    delivery_timeout: float = 3.0
-    retry_schedule: tuple[float, ...] = (1, 5, 30, 60, 120)
-    blacklist_after: float = 600.0
-    blacklist_reactivation: float | None = None
-    delivery_workers: int = 4
-    max_body_bytes: int = 1_048_576
-    webhook_ca_file: str | os.PathLike[str] | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("validation_timeout", "reminder_job_interval"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
-        for name in ("max_reply_bytes", "max_expires_in", "default_expires_in", "subscription_limit",
-                     "access_token_ttl", "refresh_token_ttl", "max_body_bytes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.rate_limits is not None and not isinstance(self.rate_limits, Mapping):
-            raise ValueError("rate_limits must be a dict {group: (limit, window, penalty)} or None to disable")
-        if self.webhook_ca_file is not None and not isinstance(self.webhook_ca_file, (str, os.PathLike)):
-            raise ValueError(f"webhook_ca_file must be the path of a PEM file of CA certificates or None, "
-                             f"got {self.webhook_ca_file!r}")
+#: The changes of a subscription's lifecycle told to change listeners: ``listener(change, record)``.
+LIFECYCLE_CHANGES = ("created", "renewed", "updated", "deleted", "expired")
 
 
 class IdSource:
@@ -204,18 +167,18 @@ class SubscriptionRecord:
         return info
 
 
-Listener = Callable[[str, SubscriptionRecord], object]
+ChangeListener = Callable[[str, SubscriptionRecord], object]
 
 
 class State:
     """Apps, users, sessions and subscriptions of the simulated platform, guarded by one lock."""
 
-    def __init__(self, clock: SimClock, ids: IdSource, options: SimOptions) -> None:
+    def __init__(self, clock: SimClock, ids: IdSource, options: SimulatorOptions) -> None:
         self.clock = clock
         self.ids = ids
         self.options = options
         self.lock = threading.RLock()
-        self.listeners: list[Listener] = []
+        self.listeners: list[ChangeListener] = []
         self.handshake: Callable[[str, str], HandshakeResult] = self._default_handshake
         #: The TLS settings for https webhooks (handshake and delivery): system CAs plus ``webhook_ca_file``.
         self.webhook_ssl_context: ssl.SSLContext = webhook_ssl_context(options.webhook_ca_file)
@@ -255,22 +218,22 @@ class State:
         return None
 
     # --- listeners --------------------------------------------------------------------------------
-    def add_listener(self, listener: Listener) -> None:
-        """Call ``listener(event, record)`` after each change; ``event`` is one of :data:`EVENTS`."""
+    def add_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener(change, record)`` after each change; ``change`` is one of :data:`LIFECYCLE_CHANGES`."""
         self.listeners.append(listener)
 
-    def remove_listener(self, listener: Listener) -> None:
+    def remove_listener(self, listener: ChangeListener) -> None:
         """Forget a listener (harmless if absent)."""
         if listener in self.listeners:
             self.listeners.remove(listener)
 
     def _notify(self, changes: list[tuple[str, SubscriptionRecord]]) -> None:
-        for event, record in changes:
+        for change, record in changes:
             for listener in list(self.listeners):
                 try:
-                    listener(event, record)
+                    listener(change, record)
                 except Exception:
-                    log.exception("subscription listener %r failed on %s %s", listener, event, record.id)
+                    log.exception("subscription listener %r failed on %s %s", listener, change, record.id)
 
     # --- expiry -----------------------------------------------------------------------------------
     def _purge_locked(self) -> list[tuple[str, SubscriptionRecord]]:
@@ -379,7 +342,7 @@ class State:
     def _check_limit_locked(self, user: User, client_id: str) -> None:
         count = sum(1 for r in self.subscriptions.values() if r.owner == user.owner and r.client_id == client_id)
         if count >= self.options.subscription_limit:
-            raise ApiError(403, "SUB-505", "Subscriptions limit exceeded")
+            raise PlatformError(403, "SUB-505", "Subscriptions limit exceeded")
 
     def _expires_in(self, body: Mapping[str, Any], default: int) -> int:
         value = body.get("expiresIn")

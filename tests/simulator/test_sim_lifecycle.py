@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from rchelpers.simulator import Simulator
-from rchelpers.simulator.server import Response
+from rchelpers.simulator import SimResponse
 from sim_helpers import PRESENCE, SUBSCRIPTION, Api, assert_error
 
 
@@ -187,10 +187,10 @@ def test_control_routes(sim, api, hook):
 
 
 def test_other_modules_can_add_routes(sim):
-    sim.add_route("GET", r"/_sim/hello/(?P<name>\w+)", lambda request: Response(200, {"hi": request.params["name"]}))
+    sim.add_route("GET", r"/_sim/hello/(?P<name>\w+)", lambda request: SimResponse(200, {"hi": request.params["name"]}))
     assert requests.get(sim.url + "/_sim/hello/bob", timeout=5).json() == {"hi": "bob"}
     with pytest.raises(ValueError, match="/_sim/"):
-        sim.add_route("GET", r"/hello", lambda request: Response(200, {}))
+        sim.add_route("GET", r"/hello", lambda request: SimResponse(200, {}))
 
 
 def test_a_failing_handler_answers_json_500_without_a_traceback(sim):
