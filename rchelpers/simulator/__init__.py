@@ -59,7 +59,8 @@ from typing import Any, Callable
 
 from rchelpers.simulator.checker import CheckReport, check_receiver
 from rchelpers.simulator.clock import ClockTicker, SimClock, iso
-from rchelpers.simulator.delivery import DeliveryAttempt, Notification
+from rchelpers.simulator.delivery_log import DeliveryAttempt
+from rchelpers.simulator.notification import Notification
 from rchelpers.simulator.errors import PlatformError, SimulatorError
 from rchelpers.simulator.notifications import Notifications, TriggerResult
 from rchelpers.simulator.ratelimit import RateLimiter
@@ -136,11 +137,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._ticker: ClockTicker | None = None
         self._lifecycle = threading.Lock()
-        self.notifications = Notifications(
-            self, delivery_timeout=self.options.delivery_timeout, retry_schedule=self.options.retry_schedule,
-            blacklist_after=self.options.blacklist_after, blacklist_reactivation=self.options.blacklist_reactivation,
-            delivery_workers=self.options.delivery_workers, reminder_job_interval=self.options.reminder_job_interval,
-            ssl_context=self.state.webhook_ssl_context)
+        self.notifications = Notifications(self, self.options, self.state.webhook_client)
 
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "Simulator":
@@ -166,6 +163,7 @@ class Simulator:
         if ticker is not None:
             ticker.stop()
             self.notifications.stop()
+            self.state.webhook_client.close()
         if server is not None:
             server.shutdown()
             server.server_close()

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from rchelpers.simulator.clock import iso
-from rchelpers.simulator.delivery import (DEFAULT_BLACKLIST_AFTER, DEFAULT_RETRY_SCHEDULE, DEFAULT_TIMEOUT,
-                                          DEFAULT_WORKERS, DeliveryEngine, DeliveryError, DeliveryTarget,
-                                          Notification)
-from rchelpers.simulator.errors import PlatformError, invalid_parameter
-from rchelpers.simulator.events import KINDS, EventFactory, TriggerError, fields_of, normalize_kind
+from rchelpers.simulator.delivery import DeliveryEngine
+from rchelpers.simulator.errors import DeliveryError, PlatformError, TriggerError, invalid_parameter
+from rchelpers.simulator.notification import DeliveryTarget, Notification
+from rchelpers.simulator.options import SimulatorOptions
+from rchelpers.simulator.webhook_client import WebhookClient
+from rchelpers.simulator.events import KINDS, EventFactory, fields_of, normalize_kind
 from rchelpers.simulator.reminders import ReminderJob, ReminderSubject
 from rchelpers.simulator.server import SimRequest, SimResponse
 from rchelpers.simulator.state import State, SubscriptionRecord
@@ -75,7 +76,7 @@ class StateSubscriptions:
 
     def reminder_subjects(self) -> list[ReminderSubject]:
         """Each Active WebHook subscription with its reminder filters as subscribed."""
-        return [ReminderSubject(r.id, tuple(f.raw for f in r.filters if f.is_reminder), r.expiration_time)
+        return [ReminderSubject(r.id, tuple(f for f in r.filters if f.is_reminder), r.expiration_time)
                 for r in self.records()]
 
 
@@ -109,24 +110,17 @@ class Notifications:
     def __init__(
         self,
         sim: Simulator,
-        *,
-        delivery_timeout: float = DEFAULT_TIMEOUT,
-        retry_schedule: Sequence[float] = DEFAULT_RETRY_SCHEDULE,
-        blacklist_after: float = DEFAULT_BLACKLIST_AFTER,
-        blacklist_reactivation: float | None = None,
-        delivery_workers: int = DEFAULT_WORKERS,
-        reminder_job_interval: float = 5.0,
-        ssl_context: ssl.SSLContext | None = None,
+        options: SimulatorOptions,
+        client: WebhookClient,
     ) -> None:
         self.sim = sim
         self._rng = random.Random(sim.ids.bytes(16))
         self._rng_lock = threading.Lock()
         self.subscriptions = StateSubscriptions(sim.state)
-        self._engine_options = dict(timeout=delivery_timeout, retry_schedule=retry_schedule,
-                                    blacklist_after=blacklist_after, reactivation_interval=blacklist_reactivation,
-                                    workers=delivery_workers, ssl_context=ssl_context)
+        self.options = options
+        self.client = client
         self.engine = self._new_engine()
-        self.reminders = ReminderJob(sim.clock, self.subscriptions, self._send_reminder, reminder_job_interval)
+        self.reminders = ReminderJob(sim.clock, self.subscriptions, self._send_reminder, options.reminder_job_interval)
         user = sim.state.user
         self.events = EventFactory(self._rng, sim.clock.now, user.account_id, user.extension_id)
         sim.add_listener(self._on_change)
@@ -135,7 +129,7 @@ class Notifications:
             sim.add_route(method, pattern, handler)
 
     def _new_engine(self) -> DeliveryEngine:
-        engine = DeliveryEngine(self.sim.clock, self.subscriptions, **self._engine_options)  # type: ignore[arg-type]
+        engine = DeliveryEngine(self.sim.clock, self.subscriptions, self.options, self.client)
         engine.skip_settle_in(CLOCK_TICKER_THREAD)
         return engine
 

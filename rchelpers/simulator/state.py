@@ -25,7 +25,8 @@ from rchelpers.simulator.clock import Job, SimClock, iso
 from rchelpers.simulator.errors import PlatformError, cannot_parse, invalid_parameter, missing_parameter, not_found
 from rchelpers.simulator.filters import EventFilter, Owner, check_reminder_rules, parse_filters
 from rchelpers.simulator.options import SimulatorOptions
-from rchelpers.simulator.handshake import HandshakeResult, check_address, judge, run_handshake, webhook_ssl_context
+from rchelpers.simulator.handshake import Handshake, HandshakeResult, check_address, judge
+from rchelpers.simulator.webhook_client import WebhookClient, webhook_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +180,10 @@ class State:
         self.options = options
         self.lock = threading.RLock()
         self.listeners: list[ChangeListener] = []
-        self.handshake: Callable[[str, str], HandshakeResult] = self._default_handshake
         #: The TLS settings for https webhooks (handshake and delivery): system CAs plus ``webhook_ca_file``.
         self.webhook_ssl_context: ssl.SSLContext = webhook_ssl_context(options.webhook_ca_file)
+        self.webhook_client = WebhookClient(self.webhook_ssl_context)
+        self.handshake: Callable[[str, str], HandshakeResult] = Handshake(self.webhook_client, options)
         self.apps: dict[str, App] = {}
         self.users: list[User] = []
         self.sessions: dict[str, Session] = {}
@@ -334,10 +336,6 @@ class State:
             self._schedule_expiry_locked(record)
             changes.append(("created", record))
             return record
-
-    def _default_handshake(self, address: str, token: str) -> HandshakeResult:
-        return run_handshake(address, token, self.options.validation_timeout, self.options.max_reply_bytes,
-                             self.webhook_ssl_context)
 
     def _check_limit_locked(self, user: User, client_id: str) -> None:
         count = sum(1 for r in self.subscriptions.values() if r.owner == user.owner and r.client_id == client_id)

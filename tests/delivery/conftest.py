@@ -21,11 +21,16 @@ import pytest
 
 from rchelpers.simulator import Simulator
 from rchelpers.simulator.clock import SimClock
-from rchelpers.simulator.delivery import DeliveryEngine, DeliveryTarget
+from rchelpers.simulator.delivery import DeliveryEngine
+from rchelpers.simulator.filters import Owner, parse_filter
+from rchelpers.simulator.notification import DeliveryTarget
+from rchelpers.simulator.options import SimulatorOptions
 from rchelpers.simulator.reminders import ReminderSubject
 
 #: 2026-01-01T00:00:00Z: a round simulated start, so offsets read easily in assertions.
 T0 = 1767225600.0
+#: The owner ``~`` stands for in the registry's filters.
+OWNER = Owner("37439510", "2253168021")
 
 
 @dataclass
@@ -83,7 +88,8 @@ class Registry:
 
     def reminder_subjects(self) -> list[ReminderSubject]:
         with self.lock:
-            return [ReminderSubject(s.id, s.event_filters, s.expiration)
+            return [ReminderSubject(s.id, tuple(f for f in (parse_filter(t, OWNER) for t in s.event_filters)
+                                                if f.is_reminder), s.expiration)
                     for s in self.subscriptions.values()
                     if s.status == "Active" and s.expiration > self.clock.now()]
 
@@ -103,7 +109,7 @@ def registry(clock: SimClock) -> Registry:
 @pytest.fixture
 def engine(clock: SimClock, registry: Registry) -> Iterator[DeliveryEngine]:
     """A started delivery engine (timeout 0.3 s) on the frozen clock; stopped at teardown."""
-    with DeliveryEngine(clock, registry, timeout=0.3, workers=2) as started:
+    with DeliveryEngine(clock, registry, SimulatorOptions(delivery_timeout=0.3, delivery_workers=2)) as started:
         yield started
 
 

@@ -22,7 +22,7 @@ import requests
 
 from rchelpers.simulator import Simulator, check_receiver
 from rchelpers.simulator import checker
-from rchelpers.simulator.handshake import webhook_ssl_context
+from rchelpers.simulator.webhook_client import webhook_ssl_context
 from sim_helpers import Api, assert_error
 from webhook_stub import StubWebhook
 
