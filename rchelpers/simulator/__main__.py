@@ -16,7 +16,8 @@ import sys
 import threading
 from typing import Callable, Sequence
 
-from rchelpers.simulator import Credentials, Simulator, checker, mask
+from rchelpers.simulator.checker import configure_parser as configure_check, run_command as run_check
+from rchelpers.simulator.simulator import Credentials, Simulator, mask
 
 #: Subcommands: name -> (configure the subparser, run it and return the exit status).
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
@@ -102,7 +103,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 add_command("serve", _configure_serve, serve)
-add_command("check", checker.configure_parser, checker.run_command)
+add_command("check", configure_check, run_check)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,16 @@ from typing import Mapping
 from rchelpers.simulator.errors import OptionError
 
 
+#: Modelled (developer guide, "API rate limits"): group -> (requests allowed per window, window seconds,
+#: penalty seconds). The ``rate_limits`` option overrides groups of it.
+DEFAULT_LIMITS: dict[str, tuple[int, float, float]] = {
+    "Light": (50, 60.0, 60.0),
+    "Medium": (40, 60.0, 60.0),
+    "Heavy": (10, 60.0, 60.0),
+    "Auth": (5, 60.0, 60.0),
+}
+
+
 @dataclass
 class SimulatorOptions:
     """Tunable behaviour of the simulator (the keyword arguments of ``Simulator``); invalid values raise
@@ -114,6 +124,8 @@ DEFAULTS = SimulatorOptions()
 # --- fixed values that are not Simulator options ----------------------------------------------------
 #: Guessed: the lifetime in seconds of a seeded legacy PubNub/WebSocket record without ``expiresIn``.
 LEGACY_EXPIRES_IN = 900
+#: Modelled (API reference, Create Subscription): the longest ``deliveryMode.verificationToken``.
+MAX_VERIFICATION_TOKEN = 1024
 #: Guessed: delivery attempts the delivery log keeps (older ones are dropped in batches).
 DELIVERY_LOG_LIMIT = 10_000
 #: Modelled (older developer guide and tutorials): the strict 1000 ms answer limit, which the receiver

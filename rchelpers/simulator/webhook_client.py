@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from rchelpers.simulator.errors import OptionError, SimulatorError
+from rchelpers.simulator.options import DEFAULTS
 
 #: The User-Agent the platform sends with every request to a webhook (handshake, notifications).
 USER_AGENT = "RingCentral-Webhook/8.3"
@@ -116,7 +117,7 @@ class ValidationResult:
     failure: str | None = None  #: "unreachable", "timeout", "tls", "invalid-reply" or None
     detail: str = ""  #: a human explanation of the failure
     headers: dict[str, str] = field(default_factory=dict)
-    max_reply_bytes: int = 1024  #: the size limit the reply was judged against
+    max_reply_bytes: int = DEFAULTS.max_reply_bytes  #: the size limit the reply was judged against
 
 
 def split_address(address: str) -> tuple[str, str, int, str]:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from rchelpers.simulator import Simulator
-from rchelpers.simulator.events import TriggerError
+from rchelpers.simulator.errors import TriggerError
 
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
 

@@ -33,7 +33,7 @@ def fuzz_env():
 
 
 def _snapshot(sim):
-    return {sid: (r.event_filters, r.expiration_time, r.lifetime) for sid, r in sim.state.subscriptions.items()}
+    return {sid: (r.event_filters, r.expiration_time, r.lifetime) for sid, r in sim.subscriptions.records.items()}
 
 
 def _addresses(hook):

@@ -44,7 +44,7 @@ def test_failed_handshake_refuses_the_create_and_changes_nothing(quick_sim, quic
         assert body["parameterName"] == "deliveryMode.address"
     assert len(hook.wait_for(1)) == 1  # the platform did call the address
     assert quick_api.records() == []
-    assert quick_sim.state.subscriptions == {}
+    assert quick_sim.subscriptions.records == {}
 
 
 def test_unreachable_port(quick_sim, quick_api, unreachable_url):

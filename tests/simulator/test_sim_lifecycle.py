@@ -123,9 +123,9 @@ def test_ticker_purges_expired_subscriptions_in_accelerated_time(webhook_server)
             client.login()
             sub_id = client.create(hook.url, expiresIn=2).json()["id"]
             deadline = time.monotonic() + 3
-            while sub_id in sim.state.subscriptions and time.monotonic() < deadline:
+            while sub_id in sim.subscriptions.records and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert sub_id not in sim.state.subscriptions  # removed by the ticker, no API call needed
+            assert sub_id not in sim.subscriptions.records  # removed by the ticker, no API call needed
         finally:
             client.close()
 
@@ -137,7 +137,7 @@ def test_reset_drops_tokens_and_subscriptions_but_keeps_credentials(sim, api, ho
     api.create(hook.url)
     sim.seed_subscription()
     sim.reset()
-    assert sim.state.subscriptions == {} and hooks == ["reset"]
+    assert sim.subscriptions.records == {} and hooks == ["reset"]
     assert_error(api.call("GET", SUBSCRIPTION), 401, "OAU-149")
     assert sim.credentials == creds
     api.login()
@@ -167,7 +167,7 @@ def test_control_routes(sim, api, hook):
     api.create(hook.url, expiresIn=60)
     advanced = requests.post(base + "/_sim/clock/advance", json={"seconds": 61}, timeout=5).json()
     assert advanced["iso"] == "2026-01-01T00:01:01.000Z" and advanced["jobsRun"] >= 1
-    assert sim.state.subscriptions == {}
+    assert sim.subscriptions.records == {}
     for bad in ({"seconds": -1}, {"seconds": "10"}, {}, {"seconds": True}):
         assert_error(requests.post(base + "/_sim/clock/advance", json=bad, timeout=5), 400, "CMN-101",
                      parameter="seconds")
@@ -228,7 +228,7 @@ def test_parallel_creates_never_pass_the_limit(webhook_server):
             thread.join(10)
         client.close()
         assert sorted(statuses) == [200, 200, 200, 403, 403, 403, 403, 403]
-        assert len(sim.state.subscriptions) == 3
+        assert len(sim.subscriptions.records) == 3
 
 
 def test_the_server_prints_nothing(capfd, webhook_server):

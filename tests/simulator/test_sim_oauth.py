@@ -16,7 +16,7 @@ def test_jwt_grant_returns_token_info_in_the_real_order(sim, api):
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 3600 and body["refresh_token_expires_in"] == 604800
     assert "SubscriptionWebhook" in body["scope"].split()
-    assert body["owner_id"] == sim.state.user.extension_id
+    assert body["owner_id"] == sim.accounts.user.extension_id
 
 
 def test_client_id_in_the_body_is_accepted(sim, api):

@@ -70,7 +70,7 @@ def test_a_refused_request_changes_nothing(limited, webhook_server):
     client.create(hook.url)
     response = client.create(hook.url)
     assert_error(response, 429, "CMN-301")
-    assert len(sim.state.subscriptions) == 2 and len(hook.requests) == 2
+    assert len(sim.subscriptions.records) == 2 and len(hook.requests) == 2
 
 
 def test_auth_group_limits_token_requests(limited):

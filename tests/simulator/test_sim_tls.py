@@ -149,7 +149,7 @@ def _assert_refused(api: Api, sim: Simulator, hook: StubWebhook, detail: str) ->
     """The create got 400 SUB-524, nothing was created, and the webhook saw no HTTP request."""
     seen = len(hook.requests)
     assert_error(api.create(hook.url), 400, "SUB-524", CERT_INVALID)
-    assert api.records() == [] and sim.state.subscriptions == {}
+    assert api.records() == [] and sim.subscriptions.records == {}
     assert len(hook.requests) == seen  # the TLS handshake failed before any request was sent
     assert hook.wait_for_tls_failures(1)  # and the webhook saw the handshake fail
     handshake = _last_handshake(api)
