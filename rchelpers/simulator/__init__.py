@@ -1,7 +1,8 @@
 """rchelpers.simulator: an embedded RingCentral platform (OAuth + webhook subscriptions) on loopback.
 
-Like moto, the platform's state (:mod:`.state`) is apart from its HTTP layer (:mod:`.server`), and one
-implementation serves both uses::
+Like moto, the platform's state lives in backends with typed methods (:mod:`.oauth`, :mod:`.subscriptions`),
+apart from its handlers (:mod:`.api_handlers`, :mod:`.control_handlers`), its route table (:mod:`.routing`)
+and its HTTP server (:mod:`.server`); :mod:`.simulator` wires them once. One implementation serves both uses::
 
     with Simulator() as sim:                 # in-process, ephemeral loopback port
         sim.url, sim.credentials, sim.clock  # base URL, demo app + JWT, the simulated clock
@@ -9,17 +10,17 @@ implementation serves both uses::
 
     python -m rchelpers.simulator --port 8090 --env-file .env   # standalone, until Ctrl-C
 
-It follows ``PLATFORM-FACTS.md`` and ``DECISIONS.md``. Behaviour is tagged **modelled** (taken from
-RingCentral's public sources) or **guessed** (the sources are silent; the simulator's choice).
+It follows RingCentral's developer guide, API reference and SDKs. Behaviour is tagged **modelled** (taken
+from those public sources) or **guessed** (the sources are silent; the simulator's choice).
 
 Options are the keyword arguments of :class:`Simulator`; each is defined, with its default and whether it is
 modelled or guessed, in :class:`~rchelpers.simulator.options.SimulatorOptions`.
 
-Notifications (:mod:`.notifications` wires :mod:`.delivery`, :mod:`.reminders` and :mod:`.events`):
+Notifications (:mod:`.notifier` sends :mod:`.events` and :mod:`.reminders` through :mod:`.delivery`):
 ``sim.trigger(kind, **fields)`` (or ``POST /_sim/events``) sends a sample event of the demo user (presence, message_store,
 instant_sms, extension_info, extension_list) to every Active WebHook filter it matches, as the
 envelope ``{uuid, event, timestamp, subscriptionId, ownerId, body}`` with ``Verification-Token``;
-failures are retried and blacklisted as above; renewal reminders run every ``reminder_job_interval``;
+failures are retried and blacklisted (options ``retry_schedule``, ``blacklist_after``); renewal reminders run every ``reminder_job_interval``;
 ``sim.deliveries`` (``GET /_sim/deliveries``) is the log of every attempt, ``sim.replay(uuid or id)``
 (``POST /_sim/deliveries/{id}/replay``) sends one again with the same uuid. After each clock job the
 clock waits (bounded) for the deliveries that job started; with a frozen clock ``trigger`` waits for

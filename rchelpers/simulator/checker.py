@@ -2,8 +2,10 @@
 
 ``check_receiver(url)`` plays the part of RingCentral for a few seconds: it sends the validation
 handshake, sample notifications with the right and a wrong ``Verification-Token``, an empty-body POST
-and a burst of concurrent notifications, and judges each reply by the rules in PLATFORM-FACTS.md §2–§5
-and DECISIONS.md. It needs no running Simulator: these are the platform's rules, not its state.
+and a burst of concurrent notifications, and judges each reply by the platform's webhook rules (developer
+guide, "Webhooks"; the limits are the simulator's defaults in :mod:`.options`). It needs no running
+Simulator: these are the platform's rules, not its state. Every request goes through the simulator's
+:class:`~rchelpers.simulator.webhook_client.WebhookClient`.
 
 An https URL is reached as the platform reaches it: TLS 1.2 or higher, a certificate for the URL's host
 from a trusted CA (the system's store, plus ``ca_file`` for a local test CA); the ``tls`` rule reports

@@ -1,9 +1,15 @@
 """The simulator's options: every tunable behaviour and its default, in one place.
 
 Each field of :class:`SimulatorOptions` is a keyword argument of ``Simulator(...)``. Its comment says
-whether the behaviour is **modelled** (taken from RingCentral's public documentation, API reference or
-community answers, named in the comment) or **guessed** (the public sources are silent; the simulator's
-choice). Every other module of the simulator reads its defaults from here.
+whether the behaviour is **modelled** (taken from a public source, named in the comment) or **guessed**
+(the public sources are silent; the simulator's choice). Every other module of the simulator reads its
+defaults from here. The sources:
+
+* developer guide: https://developers.ringcentral.com/guide (its source: github.com/ringcentral/ringcentral-api-docs),
+  e.g. "Webhooks: validation" at https://developers.ringcentral.com/guide/notifications/webhooks/receiving
+* API reference: https://developers.ringcentral.com/api-reference
+* RingCentral community forum, 2018: https://forums.developers.ringcentral.com/questions/1173 (RingCentral's
+  answer on blacklisting: "during 10 minutes", reactivation "every 15 minutes")
 """
 from __future__ import annotations
 

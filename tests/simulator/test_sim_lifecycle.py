@@ -10,7 +10,7 @@ import requests
 
 from rchelpers.simulator import Simulator
 from rchelpers.simulator import SimResponse
-from sim_helpers import PRESENCE, SUBSCRIPTION, Api, assert_error
+from sim_api import PRESENCE, SUBSCRIPTION, SimApi, assert_error
 
 
 def _threads() -> set[threading.Thread]:
@@ -22,7 +22,7 @@ def test_context_manager_leaves_no_thread_and_no_listening_socket(webhook_server
     before = _threads()
     with Simulator(rate_limits=None) as sim:
         port = int(sim.url.rsplit(":", 1)[1])
-        client = Api(sim)
+        client = SimApi(sim)
         client.login()
         client.create(hook.url)  # keep-alive connection still open when the simulator stops
         assert len(_threads() - before) >= 2
@@ -61,7 +61,7 @@ def test_credentials_are_masked_in_repr_and_complete_in_as_env():
 
 def _script(sim: Simulator, hook_url: str) -> list[bytes]:
     """A fixed sequence of calls; returns every response body."""
-    client = Api(sim)
+    client = SimApi(sim)
     bodies = []
     try:
         login = client.oauth("token", {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
@@ -118,7 +118,7 @@ def test_start_time_and_clock_speed_options():
 def test_ticker_purges_expired_subscriptions_in_accelerated_time(webhook_server):
     hook = webhook_server("echo")
     with Simulator(seed=1, clock_speed=200, rate_limits=None) as sim:
-        client = Api(sim)
+        client = SimApi(sim)
         try:
             client.login()
             sub_id = client.create(hook.url, expiresIn=2).json()["id"]
@@ -206,13 +206,13 @@ def test_a_failing_handler_answers_json_500_without_a_traceback(sim):
 def test_parallel_creates_never_pass_the_limit(webhook_server):
     hook = webhook_server("echo")
     with Simulator(seed=4, rate_limits=None, subscription_limit=3) as sim:
-        client = Api(sim)
+        client = SimApi(sim)
         client.login()
         statuses: list[int] = []
         lock = threading.Lock()
 
         def create() -> None:
-            worker = Api(sim)
+            worker = SimApi(sim)
             worker.token = client.token
             try:
                 status = worker.create(hook.url).status_code
@@ -234,7 +234,7 @@ def test_parallel_creates_never_pass_the_limit(webhook_server):
 def test_the_server_prints_nothing(capfd, webhook_server):
     hook = webhook_server("no_echo")
     with Simulator(seed=4, rate_limits=None) as sim:
-        client = Api(sim)
+        client = SimApi(sim)
         try:
             client.login()
             client.create(hook.url)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from rchelpers.simulator import Simulator
-from sim_helpers import PRESENCE, SUBSCRIPTION, Api, assert_error
+from sim_api import PRESENCE, SUBSCRIPTION, SimApi, assert_error
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -77,7 +77,7 @@ def test_list_is_scoped_to_user_and_app_and_includes_legacy_records(sim, api, ho
     first = api.create(hook.url).json()
     legacy = sim.seed_subscription("PubNub")
     socket_record = sim.seed_subscription("WebSocket")
-    other = Api(sim, sim.second_app_credentials)
+    other = SimApi(sim, sim.second_app_credentials)
     try:
         other.login()
         theirs = other.create(hook.url).json()
@@ -327,7 +327,7 @@ def test_unparsable_bodies(sim, api, raw, code):
 
 def test_body_too_large_is_413(webhook_server):
     with Simulator(seed=3, rate_limits=None, max_body_bytes=1000) as small:
-        client = Api(small)
+        client = SimApi(small)
         try:
             client.login()
             response = client.call("POST", SUBSCRIPTION, data=b"x" * 5000, headers={"Content-Type": "application/json"})

@@ -1,7 +1,7 @@
 """The checker against the receiver the product ships: every platform rule holds."""
 from __future__ import annotations
 
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import WebhookReceiver
 from rchelpers.simulator.checker import check_receiver
 
 
