@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from rchelpers.simulator.accounts import Accounts
@@ -17,7 +17,7 @@ from rchelpers.simulator.ids import IdSource
 from rchelpers.simulator.notification import Notification
 from rchelpers.simulator.notifier import Notifier, TriggerResult
 from rchelpers.simulator.oauth import OAuthBackend
-from rchelpers.simulator.options import SimulatorOptions
+from rchelpers.simulator.options import SimulatorOptions, option_names
 from rchelpers.simulator.ratelimit import RateLimiter
 from rchelpers.simulator.routing import Handler, Route, Router, route
 from rchelpers.simulator.server import SimServer
@@ -59,11 +59,16 @@ class Credentials:
 
 
 class Simulator:
-    """The embedded platform: ``start()``/``stop()`` or a context manager; see the module docstring."""
+    """The embedded platform: ``start()``/``stop()`` or a context manager; see :mod:`rchelpers.simulator`.
+
+    Keyword options are the fields of :class:`~rchelpers.simulator.options.SimulatorOptions`. Its parts are
+    public for tests and tools: ``accounts``, ``oauth`` and ``subscriptions`` (the backends), ``notifier``,
+    ``router``, ``rate_limiter``, ``webhook_client`` and ``clock``.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None,
                  clock_speed: float | None = None, start_time: float | None = None, **options: Any) -> None:
-        known = {f.name for f in fields(SimulatorOptions)}
+        known = set(option_names())
         unknown = sorted(set(options) - known)
         if unknown:
             raise TypeError(f"unknown Simulator option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -212,7 +217,7 @@ class Simulator:
 
     # --- notifications ----------------------------------------------------------------------------
     def trigger(self, kind: str, **fields: Any) -> TriggerResult:
-        """Send a sample event of the demo user to every matching filter; see :meth:`Notifications.trigger`."""
+        """Send a sample event of the demo user to every matching filter; see :meth:`~rchelpers.simulator.notifier.Notifier.trigger`."""
         return self.notifier.trigger(kind, **fields)
 
     @property
