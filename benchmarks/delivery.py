@@ -2,7 +2,7 @@
 
     python -m benchmarks.delivery [--events N] [--rate R] [--seconds S] [--journal]
 
-Runs the embedded simulator and one :class:`~rchelpers.receiver.WebhookReceiver` in this process (as a
+Runs the embedded simulator and one :class:`~rchelpers.WebhookReceiver` in this process (as a
 notebook does) and measures, for one subscription and for 30 subscriptions on the same receiver:
 
 * throughput: ``--events`` presence events triggered as fast as possible; deliveries acknowledged per

@@ -19,11 +19,12 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
-from rchelpers.config import Config
+from rchelpers.client.config import Config
+from rchelpers.client.subscriptions import Subscription, SubscriptionClient
 from rchelpers.errors import ApiError, ConfigError, WaitTimeout
 from rchelpers.masking import mask
-from rchelpers.receiver import WebhookEvent, WebhookReceiver
-from rchelpers.subscriptions import Subscription, SubscriptionClient
+from rchelpers.receiver.event import WebhookEvent
+from rchelpers.receiver.webhook_receiver import WebhookReceiver
 
 __all__ = ["CredentialsForm", "EventFeed", "SubscriptionRow", "SubscriptionTable", "format_seconds", "summarize_event"]
 
@@ -64,7 +65,7 @@ class CredentialsForm(_TutorialWidget):
     """A form for the server URL, client id, client secret and JWT that yields a :class:`Config`.
 
     The secret and the JWT are ``Password`` fields. Nothing typed is ever written into a description,
-    a status line or the repr except in masked form (:func:`rchelpers.masking.mask`). Clicking the
+    a status line or the repr except in masked form (:func:`rchelpers.mask`). Clicking the
     button (or calling :meth:`submit`) builds the config; ``on_config`` is then called with it.
     An empty server URL means the embedded simulator, as with ``RC_SERVER_URL`` unset.
     """
@@ -132,7 +133,7 @@ class CredentialsForm(_TutorialWidget):
 
 
 class EventFeed(_TutorialWidget):
-    """A live table of the events a :class:`~rchelpers.receiver.WebhookReceiver` accepts.
+    """A live table of the events a :class:`~rchelpers.WebhookReceiver` accepts.
 
     It listens on ``receiver`` (its callback runs on the receiver's listener thread) and shows the
     newest ``max_rows`` events, newest last, under a line of counts. :meth:`wait_for` blocks until the
@@ -178,7 +179,7 @@ class EventFeed(_TutorialWidget):
     def wait_for(self, count: int, timeout: float = 5.0) -> int:
         """Block until the feed has received ``count`` events in all; return the count.
 
-        Raises :class:`~rchelpers.errors.WaitTimeout` after ``timeout`` seconds, saying how many arrived.
+        Raises :class:`~rchelpers.WaitTimeout` after ``timeout`` seconds, saying how many arrived.
         """
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a positive integer, got {count!r}")
@@ -314,7 +315,7 @@ class SubscriptionRow:
 class SubscriptionTable(_TutorialWidget):
     """The user's subscriptions (WebHook transport by default) with their time left, and renew/delete buttons.
 
-    ``subscriptions_api`` is an :class:`rchelpers.subscriptions.SubscriptionClient`. :meth:`refresh` lists
+    ``subscriptions_api`` is an :class:`rchelpers.SubscriptionClient`. :meth:`refresh` lists
     them again; a button renews (``PUT`` with no body) or deletes its row's subscription, then refreshes.
     Platform errors are shown in the status line as the platform words them, never raised into the browser.
     """

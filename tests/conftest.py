@@ -21,11 +21,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config
-from rchelpers.rest import RestClient
+from rchelpers import Config, RestClient, SubscriptionClient, TokenManager
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import SubscriptionClient
 from sim_api import SimApi
 from webhook_stub import WEBHOOK_MODES, RecordedRequest, StubWebhook
 

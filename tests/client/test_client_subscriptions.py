@@ -7,22 +7,22 @@ from typing import Any, Callable
 
 import pytest
 
-from rchelpers.config import Config
-from rchelpers.errors import ApiError, ConfigError
-from rchelpers.rest import RestClient
-from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import (
+from rchelpers import (
+    ApiError,
+    Config,
+    ConfigError,
+    RestClient,
     Subscription,
     SubscriptionClient,
     extension_info_filter,
     extension_list_filter,
     instant_sms_filter,
-    is_reminder_filter,
     message_store_filter,
-    parse_reminder_filter,
     presence_filter,
     reminder_filter,
 )
+from rchelpers.client.subscriptions import is_reminder_filter, parse_reminder_filter
+from rchelpers.simulator import Simulator
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)  # a seeded simulator's frozen clock
 VERIFICATION_TOKEN = "vt-5d1e0c9a7b3f4e21"

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import WebhookReceiver
 
 
 

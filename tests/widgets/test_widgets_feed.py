@@ -6,10 +6,8 @@ import json
 import pytest
 import requests
 
-from rchelpers.errors import WaitTimeout
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import SubscriptionClient, WaitTimeout, WebhookReceiver, presence_filter, reminder_filter
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import SubscriptionClient, presence_filter, reminder_filter
 from rchelpers.widgets import EventFeed
 
 HEADERS = {"Content-Type": "application/json; charset=UTF-8", "User-Agent": "RingCentral-Webhook/8.3"}

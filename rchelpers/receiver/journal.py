@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("rchelpers.journal")  # logger names stay the short public ones users configure
 
 __all__ = ["Journal", "read_journal", "default_journal_path"]
 

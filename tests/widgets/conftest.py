@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import WebhookReceiver
 
 
 @pytest.fixture

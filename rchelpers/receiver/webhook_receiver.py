@@ -1,151 +1,45 @@
 """A webhook receiver that a notebook starts in the background.
 
 :class:`WebhookReceiver` serves one path on loopback from a daemon thread that multiplexes every
-connection (the HTTP/1.1 side lives in :mod:`rchelpers._http1`: no thread per request, so a slow
-client holds no thread, and a burst of connections waits in a listen backlog of 1024 instead of
-being dropped). It answers RingCentral's ``Validation-Token`` handshake, checks the
-``Verification-Token`` header and an optional ``?auth_token=`` query secret in constant time, parses
-notifications into :class:`WebhookEvent` objects, acknowledges redeliveries of a uuid already seen
-without storing them twice, and writes every accepted notification to a JSON-lines journal *before*
-answering 200. Requests that arrive together share one disk flush (group commit), made by the
-journal's writer thread while the event loop keeps reading the next requests.
+connection (the HTTP/1.1 side lives in :mod:`rchelpers.receiver.http1`: no thread per request, so a
+slow client holds no thread, and a burst of connections waits in a listen backlog of 1024 instead of
+being dropped). For each request, :mod:`rchelpers.receiver.rules` decides the answer without touching
+a socket: the ``Validation-Token`` handshake, the ``Verification-Token`` header and an optional
+``?auth_token=`` query secret (compared in constant time), the notification's JSON, and redeliveries
+of a uuid already seen (acknowledged, not stored twice). Every accepted notification is written to a
+JSON-lines journal *before* the 200 reply; requests that arrive together share one disk flush (group
+commit), made by the journal's writer thread while the event loop keeps reading the next requests.
+The events are kept in an :class:`~rchelpers.receiver.store.EventStore` (where callers wait for
+them) and handed to listeners by a :class:`~rchelpers.receiver.listeners.ListenerDispatcher`.
 
 Nothing is printed from its threads (notebook output from a thread lands in the wrong cell): it
-logs to the ``rchelpers.receiver`` logger, and callbacks run on one dispatcher thread, off the
+logs to the ``rchelpers.receiver`` logger, and listeners run on one dispatcher thread, off the
 request path.
 """
 from __future__ import annotations
 
-import collections
-import hmac
-import json
 import logging
 import os
-import queue
 import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
-from urllib.parse import parse_qs
+from typing import Callable, Iterable, Union
 
-from rchelpers._http1 import Connection, HttpError, Request, Server
-from rchelpers.errors import ReceiverError, WaitTimeout
-from rchelpers.journal import Journal, default_journal_path, read_journal
+from rchelpers.errors import ReceiverError
 from rchelpers.masking import mask
+from rchelpers.receiver.event import WebhookEvent, kept_headers
+from rchelpers.receiver.http1 import Connection, HttpError, HttpRequest, Server
+from rchelpers.receiver.journal import Journal, default_journal_path, read_journal
+from rchelpers.receiver.listeners import EventListener, ListenerDispatcher
+from rchelpers.receiver.rules import DuplicateAck, ValidationEcho, WebhookRules
+from rchelpers.receiver.store import EventStore, ReceiverStats, RejectedRequest
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("rchelpers.receiver")
 
-__all__ = ["WebhookReceiver", "WebhookEvent", "RejectedRequest", "ReceiverStats", "REMINDER_EVENT_PREFIX"]
-
-#: Event filters of subscription renewal reminders start with this.
-REMINDER_EVENT_PREFIX = "/restapi/v1.0/subscription/"
-
-Listener = Callable[["WebhookEvent"], object]
-
-#: Longest ``Validation-Token`` echoed; with it the whole validation reply stays under 700 bytes.
-MAX_VALIDATION_TOKEN = 512
-_REJECTED_KEPT = 1000
-
-
-@dataclass(frozen=True, repr=False)
-class WebhookEvent:
-    """One accepted notification: the RingCentral envelope, the headers that matter, the arrival time.
-
-    ``headers`` keeps ``content-type``, ``user-agent`` and a masked ``verification-token``; ``raw`` is
-    the whole envelope. The dicts are shared with other listeners: treat them as read-only.
-    """
-
-    uuid: str | None
-    event: str | None
-    timestamp: str | None
-    subscription_id: str | None
-    owner_id: str | None
-    body: Any = field(hash=False, compare=False)
-    headers: dict[str, str] = field(hash=False, compare=False)
-    received_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    raw: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-    @property
-    def is_reminder(self) -> bool:
-        """True for a subscription renewal reminder (event ``/restapi/v1.0/subscription/...``)."""
-        return bool(self.event and self.event.startswith(REMINDER_EVENT_PREFIX))
-
-    @classmethod
-    def from_envelope(
-        cls, envelope: dict[str, Any], headers: dict[str, str] | None = None, received_at: datetime | None = None
-    ) -> "WebhookEvent":
-        """Build an event from a notification's JSON envelope (``ownerId`` is also looked up in the body)."""
-        body = envelope.get("body")
-        owner = envelope.get("ownerId")
-        if owner is None and isinstance(body, dict):
-            owner = body.get("ownerId")
-        return cls(
-            uuid=_text(envelope.get("uuid")),
-            event=_text(envelope.get("event")),
-            timestamp=_text(envelope.get("timestamp")),
-            subscription_id=_text(envelope.get("subscriptionId")),
-            owner_id=_text(owner),
-            body=body,
-            headers=dict(headers or {}),
-            received_at=received_at or datetime.now(timezone.utc),
-            raw=envelope,
-        )
-
-    def to_record(self) -> dict[str, Any]:
-        """The journal line for this event."""
-        return {"received_at": self.received_at.isoformat(), "headers": self.headers, "notification": self.raw}
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "WebhookEvent":
-        """Rebuild an event from a journal line written by :meth:`to_record`."""
-        try:
-            received_at = datetime.fromisoformat(record["received_at"])
-        except (KeyError, TypeError, ValueError):
-            received_at = datetime.fromtimestamp(0, timezone.utc)
-        notification = record.get("notification")
-        return cls.from_envelope(notification if isinstance(notification, dict) else {},
-                                 record.get("headers") or {}, received_at)
-
-    def __repr__(self) -> str:
-        event = self.event if self.event is None or len(self.event) <= 70 else self.event[:67] + "..."
-        return (f"WebhookEvent(uuid={self.uuid!r}, event={event!r}, subscription_id={self.subscription_id!r}, "
-                f"received_at={self.received_at.strftime('%H:%M:%S.%f')[:-3]!r})")
-
-
-@dataclass(frozen=True)
-class RejectedRequest:
-    """A request the receiver refused: the status it got and why (secrets masked, query left out)."""
-
-    status: int
-    reason: str
-    method: str
-    path: str
-    remote: str
-    headers: dict[str, str]
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class ReceiverStats:
-    """Counters and reply latencies (from a request's first byte to its reply, in milliseconds)."""
-
-    received: int
-    rejected: int
-    duplicates: int
-    validation_requests: int
-    journal_errors: int
-    connections: int
-    latency_p50_ms: float
-    latency_p99_ms: float
-    latency_max_ms: float
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+__all__ = ["WebhookReceiver"]
 
 
 # The interpreter's thread switch interval is process-wide: running receivers share one lowering,
@@ -174,7 +68,7 @@ def _restore_switch_interval() -> None:
 
 
 # A notification that waits for the journal: (connection, request, event, uuid key)
-_Pending = tuple[Connection, Request, WebhookEvent, Union[str, None]]
+_Pending = tuple[Connection, HttpRequest, WebhookEvent, Union[str, None]]
 
 
 class WebhookReceiver:
@@ -221,7 +115,7 @@ class WebhookReceiver:
         journal: Union[bool, str, os.PathLike[str]] = True,
         max_events: int = 10_000,
         max_body_bytes: int = 1 << 20,
-        on_event: Listener | Iterable[Listener] | None = None,
+        on_event: EventListener | Iterable[EventListener] | None = None,
         read_timeout: float = 5.0,
         idle_timeout: float = 30.0,
         backlog: int = 1024,
@@ -252,30 +146,15 @@ class WebhookReceiver:
         self.switch_interval = switch_interval
         self._requested_port = port
         self._port: int | None = None
-        self._verification_token = verification_token.encode() if verification_token else None
         self._auth_token = auth_token
         self._journal_option = journal
         self._journal: Journal | None = None
         self._journal_path: Path | None = None
-
-        # shared with the caller's threads, under _lock
-        self._lock = threading.Condition()
-        self._events: collections.deque[WebhookEvent] = collections.deque(maxlen=max_events)
-        self._generation = 0  # bumped when the events change, so wait_for knows when to look again
-        self._rejected: collections.deque[RejectedRequest] = collections.deque(maxlen=_REJECTED_KEPT)
-        self._counts = {"received": 0, "rejected": 0, "duplicates": 0, "validation_requests": 0, "journal_errors": 0}
-        self._listeners: list[Listener] = []
-        self._listener_drops = 0
-
-        # the loop thread's own
-        self._seen: set[str] = set()
-        self._seen_order: collections.deque[str] = collections.deque()
-        self._seen_limit = max(100_000, 10 * max_events)
-        self._inflight: set[str] = set()  # uuids whose notification waits for the journal
-        self._batch: list[_Pending] = []
-
-        self._dispatch_queue: queue.Queue[WebhookEvent | None] = queue.Queue(maxsize=max_events)
-        self._dispatcher: threading.Thread | None = None
+        self._rules = WebhookRules(path, verification_token=verification_token, auth_token=auth_token,
+                                   seen_limit=max(100_000, 10 * max_events))  # loop thread only
+        self._store = EventStore(max_events)
+        self._listeners = ListenerDispatcher(max_queued=max_events)
+        self._batch: list[_Pending] = []  # this loop turn's notifications, for one journal flush
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._lowered_switch_interval = False
@@ -317,9 +196,7 @@ class WebhookReceiver:
         if self.switch_interval is not None:
             _lower_switch_interval(self.switch_interval)
             self._lowered_switch_interval = True
-        self._dispatcher = threading.Thread(target=self._dispatch_loop, daemon=True,
-                                            name=f"rchelpers-receiver-{self._port}-listeners")
-        self._dispatcher.start()
+        self._listeners.start(name=f"rchelpers-receiver-{self._port}-listeners")
         self._thread = threading.Thread(target=self._server.serve, name=f"rchelpers-receiver-{self._port}",
                                         daemon=True)
         self._thread.start()
@@ -348,21 +225,7 @@ class WebhookReceiver:
             logger.error("receiver thread did not stop within %.1f s", timeout)
         else:  # what the journal finished after the loop ended goes into memory (its clients are gone)
             server.run_pending_calls()
-        dispatcher = self._dispatcher
-        if dispatcher is not None:
-            try:
-                self._dispatch_queue.put(None, timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Full:  # a listener is stuck: drop what waits for it, so its thread can end
-                dropped = 0
-                while not self._dispatch_queue.empty():
-                    self._dispatch_queue.get_nowait()
-                    dropped += 1
-                self._dispatch_queue.put_nowait(None)
-                logger.warning("webhook listeners are stuck: %d queued event(s) will not reach them (they are "
-                               "in the journal)", dropped)
-            if dispatcher is not threading.current_thread():
-                dispatcher.join(max(0.1, deadline - time.monotonic()))
-            self._dispatcher = None
+        self._listeners.stop(max(0.1, deadline - time.monotonic()))
         if self._lowered_switch_interval:
             _restore_switch_interval()
             self._lowered_switch_interval = False
@@ -381,7 +244,7 @@ class WebhookReceiver:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<WebhookReceiver {self._safe_url()} {state} events={len(self._events)}>"
+        return f"<WebhookReceiver {self._safe_url()} {state} events={len(self._store)}>"
 
     # ----------------------------------------------------------------- public properties
 
@@ -408,20 +271,17 @@ class WebhookReceiver:
     @property
     def events(self) -> list[WebhookEvent]:
         """A snapshot of the events in memory, oldest first."""
-        with self._lock:
-            return list(self._events)
+        return self._store.events()
 
     @property
     def rejected(self) -> list[RejectedRequest]:
         """A snapshot of the last 1000 refused requests, oldest first."""
-        with self._lock:
-            return list(self._rejected)
+        return self._store.rejected()
 
     @property
     def stats(self) -> ReceiverStats:
         """Counters since start and reply latency percentiles over the last 10,000 replies."""
-        with self._lock:
-            counts = dict(self._counts)
+        counts = self._store.counts()
         server = self._server
         latencies = sorted(server.latencies()) if server is not None else []
         connections = server.connections if server is not None and self.running else 0
@@ -451,28 +311,15 @@ class WebhookReceiver:
         if count > self.max_events:
             raise ValueError(f"count={count} exceeds max_events={self.max_events}: only that many events stay "
                              "in memory; read the journal with replay_journal() instead")
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                snapshot = list(self._events)
-                generation = self._generation
-            matches = snapshot if predicate is None else [e for e in snapshot if predicate(e)]
-            if len(matches) >= count:
-                return matches
-            with self._lock:
-                while self._generation == generation:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise WaitTimeout(self._timeout_message(count, predicate, timeout, len(snapshot),
-                                                                len(matches)))
-                    self._lock.wait(remaining)
+        return self._store.wait_for(count, predicate, timeout, lambda total, matching: self._timeout_message(
+            count, predicate, timeout, total, matching))
 
     def _timeout_message(self, count: int, predicate: object, timeout: float, total: int, matching: int) -> str:
         what = f"{count} event(s)" + (" matching the predicate" if predicate is not None else "")
         arrived = f"{total} event(s) in memory" + (f", {matching} matching" if predicate is not None else "")
-        with self._lock:
-            rejected = self._counts["rejected"]
-            last = self._rejected[-1] if self._rejected else None
+        rejected = self._store.counts()["rejected"]
+        refused_requests = self._store.rejected()
+        last = refused_requests[-1] if refused_requests else None
         refused = f"; {rejected} request(s) refused" + (f", last: {last.status} {last.reason}" if last else "")
         state = "" if self.running else " (the receiver is not running: call start())"
         return (f"waited {timeout:g} s for {what} at {self._safe_url()}{state}: {arrived}{refused}. "
@@ -480,30 +327,22 @@ class WebhookReceiver:
                 "public URL that forwards to it), that its event filters match what you triggered, and "
                 "rx.rejected for refused requests.")
 
-    def add_listener(self, listener: Listener) -> None:
+    def add_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` for each new event, on the dispatcher thread (never the request thread).
 
         An exception raised by a listener is logged and does not stop other listeners or the receiver.
         Listeners run one event at a time; if they fall ``max_events`` events behind, newer events
         skip them (logged as a warning; the events are still in :attr:`events` and the journal).
         """
-        if not callable(listener):
-            raise TypeError(f"a listener must be callable, not {type(listener).__name__}")
-        with self._lock:
-            self._listeners.append(listener)
+        self._listeners.add(listener)
 
-    def remove_listener(self, listener: Listener) -> None:
+    def remove_listener(self, listener: EventListener) -> None:
         """Stop calling ``listener`` (no error if it was not added)."""
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+        self._listeners.remove(listener)
 
     def clear(self) -> None:
         """Forget the events and refused requests in memory (the journal, the seen uuids and the counters stay)."""
-        with self._lock:
-            self._events.clear()
-            self._rejected.clear()
-            self._generation += 1
+        self._store.clear()
 
     @staticmethod
     def replay_journal(path: str | os.PathLike[str]) -> list[WebhookEvent]:
@@ -537,81 +376,34 @@ class WebhookReceiver:
             for record in read_journal(path):
                 notification = record.get("notification")
                 if isinstance(notification, dict) and notification.get("uuid") is not None:
-                    self._remember_uuid(str(notification["uuid"]))
+                    self._rules.seen.remember(str(notification["uuid"]))
         self._journal = Journal(path)
         self._journal_path = path
 
-    def _remember_uuid(self, uuid: str) -> None:
-        self._seen.add(uuid)
-        self._seen_order.append(uuid)
-        if len(self._seen_order) > self._seen_limit:
-            self._seen.discard(self._seen_order.popleft())
-
     # ----------------------------------------------------------------- internals: requests (loop thread)
 
-    def _handle(self, conn: Connection, request: Request) -> None:
-        """Route one complete request: validation echo, refusal, duplicate, or a notification for the batch."""
+    def _handle(self, conn: Connection, request: HttpRequest) -> None:
+        """Act on the rules' answer: echo a validation token, acknowledge a duplicate, or batch a notification."""
         assert self._server is not None
-        path = request.path
-        if not path.startswith("/"):
-            raise HttpError(400, "the request target must be a path like /webhook", close=False)
-        if path != self.path:
-            raise HttpError(404, f"no webhook at {path[:100]}: post to {self.path}", close=False)
-        if request.method != "POST":
-            raise HttpError(405, "only POST is accepted", close=False)
-        if self._auth_token is not None:
-            given = parse_qs(request.query).get("auth_token")
-            if not given:
-                raise HttpError(403, "auth_token query parameter missing", close=False)
-            if not hmac.compare_digest(given[0].encode("utf-8", "surrogateescape"),
-                                       self._auth_token.encode("utf-8")):
-                raise HttpError(403, "auth_token query parameter does not match", close=False)
-        validation = request.headers.get("validation-token")
-        if validation is not None:
-            if not validation or len(validation) > MAX_VALIDATION_TOKEN:
-                raise HttpError(400, f"Validation-Token must be 1 to {MAX_VALIDATION_TOKEN} characters",
-                                close=False)
-            with self._lock:
-                self._counts["validation_requests"] += 1
-            self._server.reply(conn, request, 200, extra=(("Validation-Token", validation),))
-            return
-        if self._verification_token is not None:
-            given_token = request.headers.get("verification-token")
-            if given_token is None:
-                raise HttpError(403, "Verification-Token header missing", close=False)
-            if not hmac.compare_digest(given_token.encode("latin-1"), self._verification_token):
-                raise HttpError(403, "Verification-Token does not match", close=False)
-        if not request.body:
-            raise HttpError(400, "empty body: a notification is a JSON object", close=False)
-        try:
-            envelope = json.loads(request.body)
-        except (ValueError, RecursionError):
-            raise HttpError(400, "malformed JSON body", close=False) from None
-        if not isinstance(envelope, dict):
-            raise HttpError(400, "the notification must be a JSON object", close=False)
-        uuid = envelope.get("uuid")
-        key = str(uuid) if isinstance(uuid, (str, int, float)) and not isinstance(uuid, bool) else None
-        if key is not None and (key in self._seen or key in self._inflight):
-            with self._lock:
-                self._counts["duplicates"] += 1
+        answer = self._rules.answer(request)
+        if isinstance(answer, ValidationEcho):
+            self._store.count("validation_requests")
+            self._server.reply(conn, request, 200, extra=(("Validation-Token", answer.token),))
+        elif isinstance(answer, DuplicateAck):
+            self._store.count("duplicates")
             self._server.reply(conn, request, 200)
-            return
-        event = WebhookEvent.from_envelope(envelope, _event_headers(request.headers))
-        if key is not None:
-            self._inflight.add(key)
-        self._batch.append((conn, request, event, key))
-        self._server.defer(conn)
+        else:
+            self._rules.seen.begin(answer.uuid)
+            self._batch.append((conn, request, answer.event, answer.uuid))
+            self._server.defer(conn)
 
-    def _record_refusal(self, conn: Connection, request: Request | None, error: HttpError) -> None:
+    def _record_refusal(self, conn: Connection, request: HttpRequest | None, error: HttpError) -> None:
         """Keep a refused request in :attr:`rejected` (secrets masked, query left out)."""
         method = request.method if request else ""
         path = request.path if request else ""
-        headers = _event_headers(request.headers) if request else {}
-        rejected = RejectedRequest(error.status, error.reason, method, path[:200], conn.remote, headers,
-                                   datetime.now(timezone.utc))
-        with self._lock:
-            self._rejected.append(rejected)
-            self._counts["rejected"] += 1
+        headers = kept_headers(request.headers) if request else {}
+        self._store.reject(RejectedRequest(error.status, error.reason, method, path[:200], conn.remote, headers,
+                                           datetime.now(timezone.utc)))
         logger.debug("refused %s %s from %s: %s %s", method, path, conn.remote, error.status, error.reason)
 
     def _submit_batch(self) -> None:
@@ -634,58 +426,17 @@ class WebhookReceiver:
         """Store the journaled events and send their 200 replies (503 if the journal failed)."""
         assert self._server is not None
         for _, _, _, key in batch:
-            self._inflight.discard(key)
+            self._rules.seen.end(key, accepted=error is None)
         if error is not None:
             logger.error("journal write failed for %d notification(s): %s", len(batch), error)
-            with self._lock:
-                self._counts["journal_errors"] += len(batch)
+            self._store.count("journal_errors", len(batch))
             for conn, request, _, _ in batch:
                 self._server.reply(conn, request, 503, extra=(("Retry-After", "5"),),
                                    body=b'{"error":"journal write failed; retry later"}')
             return
-        with self._lock:
-            for _, _, event, key in batch:
-                self._events.append(event)
-                if key is not None:
-                    self._remember_uuid(key)
-            self._counts["received"] += len(batch)
-            self._generation += 1
-            self._lock.notify_all()
-            has_listeners = bool(self._listeners)
+        self._store.add([event for _, _, event, _ in batch])
         for conn, request, _, _ in batch:
             self._server.reply(conn, request, 200)
-        if has_listeners:
+        if self._listeners.has_listeners:
             for _, _, event, _ in batch:
-                self._queue_for_listeners(event)
-
-    # ----------------------------------------------------------------- internals: listeners
-
-    def _queue_for_listeners(self, event: WebhookEvent) -> None:
-        try:
-            self._dispatch_queue.put_nowait(event)
-        except queue.Full:
-            self._listener_drops += 1
-            if self._listener_drops == 1 or self._listener_drops % 1000 == 0:
-                logger.warning("webhook listeners are %d events behind: %d event(s) skipped them so far "
-                               "(they are in rx.events and the journal)", self.max_events, self._listener_drops)
-
-    def _dispatch_loop(self) -> None:
-        while True:
-            event = self._dispatch_queue.get()
-            if event is None:
-                return
-            with self._lock:
-                listeners = list(self._listeners)
-            for listener in listeners:
-                try:
-                    listener(event)
-                except Exception:
-                    logger.exception("webhook listener %r raised; it stays registered", listener)
-
-
-def _event_headers(headers: dict[str, str]) -> dict[str, str]:
-    """The headers an event keeps: content type, user agent, and the verification token masked."""
-    kept: dict[str, str] = {name: headers[name] for name in ("content-type", "user-agent") if name in headers}
-    if "verification-token" in headers:
-        kept["verification-token"] = mask(headers["verification-token"])
-    return kept
+                self._listeners.publish(event)

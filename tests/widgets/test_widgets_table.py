@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config
-from rchelpers.errors import ApiError
-from rchelpers.receiver import WebhookReceiver
-from rchelpers.rest import RestClient
+from rchelpers import (
+    ApiError,
+    Config,
+    RestClient,
+    SubscriptionClient,
+    TokenManager,
+    WebhookReceiver,
+    presence_filter,
+)
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import SubscriptionClient, presence_filter
 from rchelpers.widgets import SubscriptionTable
 
 

@@ -5,9 +5,9 @@
     client = RestClient(config)
     records = client.get("/restapi/v1.0/subscription")["records"]
 
-It adds ``Authorization: Bearer ...`` (from a :class:`~rchelpers.auth.TokenManager`), refreshes and
+It adds ``Authorization: Bearer ...`` (from a :class:`~rchelpers.TokenManager`), refreshes and
 retries once after a 401, waits out a 429 as ``Retry-After`` asks (bounded), and turns the platform's
-error body into :class:`~rchelpers.errors.ApiError` (``AuthError`` for 401, ``RateLimitError`` for 429).
+error body into :class:`~rchelpers.ApiError` (``AuthError`` for 401, ``RateLimitError`` for 429).
 """
 from __future__ import annotations
 
@@ -17,20 +17,19 @@ from typing import Any
 
 import requests
 
-from rchelpers.auth import (
+from rchelpers.client.auth import DEFAULT_TIMEOUT, TokenManager
+from rchelpers.client.config import Config
+from rchelpers.client.http_errors import (
     DEFAULT_MAX_RATE_LIMIT_WAIT,
     DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
     RetryAfterBudget,
-    TokenManager,
     error_from_response,
 )
-from rchelpers.config import Config
 from rchelpers.errors import ApiError, RateLimitError
 
 __all__ = ["RestClient"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("rchelpers.rest")  # logger names stay the short public ones users configure
 
 _RATE_LIMIT_HEADERS = {
     "group": "X-Rate-Limit-Group",
@@ -43,8 +42,12 @@ _RATE_LIMIT_HEADERS = {
 class RestClient:
     """Calls the platform's REST API with a fresh bearer token; returns parsed JSON.
 
-    ``max_rate_limit_wait``: the most seconds one call may spend waiting on 429 answers in total;
-    ``max_retries``: the most retries after 429 answers. Past either bound, RateLimitError is raised.
+    :param config_or_token_manager: a :class:`~rchelpers.TokenManager` to share, or a ``Config`` (the
+        client then makes its own token manager, closed by :meth:`close`).
+    :param session: the ``requests.Session`` to use (else the token manager's).
+    :param timeout: (connect, read) seconds for each call.
+    :param max_rate_limit_wait: the most seconds one call may spend waiting on 429 answers in total.
+    :param max_retries: the most retries after 429 answers. Past either bound, RateLimitError is raised.
     """
 
     def __init__(
@@ -56,7 +59,7 @@ class RestClient:
         max_rate_limit_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT,
         max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
-        RetryAfterBudget(max_rate_limit_wait, max_retries)  # refuses bad bounds now, not at the first 429
+        RetryAfterBudget(max_rate_limit_wait, max_retries, logger=log)  # refuses bad bounds now, not at the first 429
         if isinstance(config_or_token_manager, TokenManager):
             self.tokens = config_or_token_manager
             self._owns_tokens = False

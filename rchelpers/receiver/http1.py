@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import email.utils
+import enum
 import json
 import logging
 import re
@@ -59,7 +60,7 @@ class HttpError(Exception):
 
 
 @dataclass
-class Request:
+class HttpRequest:
     """One parsed request; ``started`` is the :func:`time.perf_counter` of its first byte."""
 
     method: str
@@ -82,7 +83,7 @@ class Request:
         return self.target.partition("?")[2]
 
 
-def parse_head(head: bytes, started: float) -> Request:
+def parse_head(head: bytes, started: float) -> HttpRequest:
     """Parse a request line and headers (without the blank line); raise :class:`HttpError` if invalid.
 
     Header names are lowercased; repeated headers are joined with ``", "``.
@@ -118,7 +119,7 @@ def parse_head(head: bytes, started: float) -> Request:
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
     keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
-    return Request(method, target, version, headers, keep_alive, _body_length(method, headers), started)
+    return HttpRequest(method, target, version, headers, keep_alive, _body_length(method, headers), started)
 
 
 def _body_length(method: str, headers: dict[str, str]) -> int:
@@ -140,31 +141,54 @@ def _body_length(method: str, headers: dict[str, str]) -> int:
     return int(length)
 
 
-class Connection:
-    """The state of one client connection (used on the loop thread only).
+class ConnectionState(enum.Enum):
+    """Where a connection is in its life (the client's end of input is kept apart, in ``Connection.eof``)."""
 
-    ``waiting``: a request awaits its deferred reply. ``closing``: close once the replies are written.
-    ``linger``: half-close and drain before closing. ``eof``: the client has ended its side.
+    #: Reads and answers requests.
+    OPEN = "open"
+    #: Its current request awaits a deferred reply; later input waits unparsed.
+    WAITING = "waiting"
+    #: Closes once its queued replies are written.
+    CLOSING = "closing"
+    #: Once its replies are written, half-closes and drains (an error reply left input unread).
+    CLOSING_TO_LINGER = "closing to linger"
+    #: Half-closed: drains the client's input until it ends or :data:`LINGER_SECONDS` pass.
+    LINGERING = "lingering"
+
+
+_CLOSING_STATES = (ConnectionState.CLOSING, ConnectionState.CLOSING_TO_LINGER, ConnectionState.LINGERING)
+
+
+class Connection:
+    """One client connection (used on the loop thread only).
+
+    ``state``: a :class:`ConnectionState`. ``eof``: the client has ended its side.
     ``events``: what the selector watches (0 when unregistered).
     """
 
-    __slots__ = ("sock", "remote", "inbuf", "outbuf", "request", "started", "deadline", "waiting", "closing",
-                 "linger", "lingering", "eof", "events")
+    __slots__ = ("sock", "remote", "inbuf", "outbuf", "request", "started", "deadline", "state", "eof", "events")
 
     def __init__(self, sock: socket.socket, remote: str, deadline: float) -> None:
         self.sock = sock
         self.remote = remote
         self.inbuf = bytearray()
         self.outbuf = bytearray()
-        self.request: Request | None = None  # head parsed, body still arriving
+        self.request: HttpRequest | None = None  # head parsed, body still arriving
         self.started = 0.0
         self.deadline = deadline
-        self.waiting = False
-        self.closing = False
-        self.linger = False
-        self.lingering = False
+        self.state = ConnectionState.OPEN
         self.eof = False
         self.events = 0
+
+    @property
+    def waiting(self) -> bool:
+        """A request awaits its deferred reply."""
+        return self.state is ConnectionState.WAITING
+
+    @property
+    def closing(self) -> bool:
+        """No more requests are read: the connection closes (or lingers) once its replies are written."""
+        return self.state in _CLOSING_STATES
 
 
 class Server:
@@ -177,8 +201,8 @@ class Server:
     :param after_reads: called once per loop turn, after the turn's requests were handled.
     """
 
-    def __init__(self, sock: socket.socket, *, handle: Callable[[Connection, Request], None],
-                 refused: Callable[[Connection, Request | None, HttpError], None],
+    def __init__(self, sock: socket.socket, *, handle: Callable[[Connection, HttpRequest], None],
+                 refused: Callable[[Connection, HttpRequest | None, HttpError], None],
                  after_reads: Callable[[], None], max_body_bytes: int, read_timeout: float,
                  idle_timeout: float, max_connections: int) -> None:
         sock.setblocking(False)
@@ -292,10 +316,10 @@ class Server:
 
         Meanwhile the connection's next requests wait unparsed (at most :data:`MAX_PIPELINED_BYTES`).
         """
-        conn.waiting = True
+        conn.state = ConnectionState.WAITING
         self._deferred += 1
 
-    def reply(self, conn: Connection, request: Request | None, status: int, *,
+    def reply(self, conn: Connection, request: HttpRequest | None, status: int, *,
               extra: Iterable[tuple[str, str]] = (), body: bytes = b"", close: bool = False) -> None:
         """Queue a reply with ``Content-Type: application/json``; it is written at the end of the turn.
 
@@ -303,7 +327,7 @@ class Server:
         HTTP/1.0 without keep-alive), or when the server is stopping.
         """
         if conn.waiting:
-            conn.waiting = False
+            conn.state = ConnectionState.OPEN
             self._deferred -= 1
             if conn.inbuf or conn.eof:
                 self._ready.add(conn)  # the next pipelined request, or the end of the client's input
@@ -319,7 +343,8 @@ class Server:
         lines.extend(f"{name}: {value}" for name, value in extra)
         if close:
             lines.append("Connection: close")
-            conn.closing = True
+            if not conn.closing:
+                conn.state = ConnectionState.CLOSING
             conn.deadline = time.monotonic() + self.read_timeout  # time to take the reply
         else:
             assert request is not None  # close is forced above when there is no request
@@ -331,14 +356,14 @@ class Server:
             conn.outbuf += body
         self._touched.add(conn)
 
-    def _refuse(self, conn: Connection, error: HttpError, request: Request | None = None) -> None:
+    def _refuse(self, conn: Connection, error: HttpError, request: HttpRequest | None = None) -> None:
         """Answer with an error reply (JSON ``{"error": reason}``) and tell ``refused``."""
         self._refused(conn, request, error)
         body = json.dumps({"error": error.reason}).encode()
         extra = (("Allow", "POST"),) if error.status == 405 else ()
         self.reply(conn, request, error.status, extra=extra, body=body, close=error.close)
         if error.close:
-            conn.linger = True
+            conn.state = ConnectionState.CLOSING_TO_LINGER
             conn.inbuf.clear()
             conn.request = None
 
@@ -406,7 +431,7 @@ class Server:
         if not data:
             conn.eof = True
             self._touched.add(conn)  # stop watching for input
-        if conn.closing or conn.lingering:  # the last reply is queued: drop what the client still sends
+        if conn.closing:  # the last reply is queued: drop what the client still sends
             if conn.eof and not conn.outbuf:
                 self._close(conn)
             return
@@ -468,7 +493,7 @@ class Server:
                 self._refuse(conn, HttpError(400, "connection closed before the request was complete"),
                              conn.request)
             else:
-                conn.closing = True  # every request is answered: close once the replies are written
+                conn.state = ConnectionState.CLOSING  # every request is answered: close once the replies are written
                 self._touched.add(conn)
 
     def _flush(self, conn: Connection) -> None:
@@ -484,8 +509,8 @@ class Server:
                 self._close(conn)
                 return
             del conn.outbuf[:sent]
-        if conn.closing and not conn.outbuf and not conn.lingering:
-            if not conn.linger or conn.eof:
+        if conn.state in (ConnectionState.CLOSING, ConnectionState.CLOSING_TO_LINGER) and not conn.outbuf:
+            if conn.state is ConnectionState.CLOSING or conn.eof:
                 self._close(conn)
                 return
             try:
@@ -493,7 +518,7 @@ class Server:
             except OSError:
                 self._close(conn)
                 return
-            conn.lingering = True
+            conn.state = ConnectionState.LINGERING
             conn.deadline = time.monotonic() + LINGER_SECONDS
         if (not conn.waiting and not conn.closing and len(conn.outbuf) < MAX_PIPELINED_BYTES
                 and (conn.eof or (conn.inbuf and conn.request is None))):
@@ -504,7 +529,7 @@ class Server:
         """Watch for input unless the client ended, or is too far ahead of its replies; for output if any."""
         if conn.eof:
             wanted = 0
-        elif conn.lingering or conn.closing:
+        elif conn.closing:
             wanted = selectors.EVENT_READ  # drain, so closing does not reset the reply
         elif conn.waiting or len(conn.outbuf) >= MAX_PIPELINED_BYTES:
             wanted = selectors.EVENT_READ if len(conn.inbuf) < MAX_PIPELINED_BYTES else 0
@@ -526,7 +551,7 @@ class Server:
         for conn in list(self._conns.values()):
             if now < conn.deadline or conn.waiting:  # a request waiting for its reply is not the client's fault
                 continue
-            if conn.lingering or conn.closing or conn.eof:
+            if conn.closing or conn.eof:
                 self._close(conn)
             elif conn.request is not None or conn.inbuf.strip():
                 self._refuse(conn, HttpError(408, f"request not complete within {self.read_timeout:g} s"),

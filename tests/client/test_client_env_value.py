@@ -1,7 +1,8 @@
 """env_value: the notebooks read NGROK_AUTHTOKEN from the same places as the RC_* variables."""
 from __future__ import annotations
 
-from rchelpers.config import ENV_FILE_VAR, env_value
+from rchelpers import env_value
+from rchelpers.client.config import ENV_FILE_VAR
 
 
 def test_the_environment_wins_over_the_env_file(tmp_path):

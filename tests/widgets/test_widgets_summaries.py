@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from rchelpers.receiver import WebhookEvent
+from rchelpers import WebhookEvent
 from rchelpers.widgets import format_seconds, summarize_event
 
 

@@ -7,7 +7,7 @@ it returns a local tunnel whose URL is the receiver's loopback address: the embe
 reach it, the real platform cannot, and the tunnel says so (``warning`` and a log line).
 
 It never downloads the ngrok agent into a notebook's output unless ``allow_download=True``, turns
-every pyngrok failure into one :class:`~rchelpers.errors.TunnelError` that says what to do, and keeps
+every pyngrok failure into one :class:`~rchelpers.TunnelError` that says what to do, and keeps
 the token out of messages, reprs and logs (pyngrok's own log lines included).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, Protocol, Union
 from rchelpers.errors import TunnelError
 from rchelpers.masking import mask
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("rchelpers.tunnel")  # logger names stay the short public ones users configure
 
 __all__ = ["Tunnel", "open_tunnel", "LOCAL_ONLY_WARNING"]
 
@@ -160,7 +160,7 @@ def open_tunnel(
     pyngrok_config: Any = None,
     allow_download: bool = False,
 ) -> Tunnel:
-    """Open a tunnel to a local port or a :class:`~rchelpers.receiver.WebhookReceiver`.
+    """Open a tunnel to a local port or a :class:`~rchelpers.WebhookReceiver`.
 
     :param port_or_receiver: a local TCP port, or a started receiver (its path and query are kept).
     :param authtoken: the ngrok auth token; defaults to ``NGROK_AUTHTOKEN`` or ``pyngrok_config.auth_token``.

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any, Sequence
 from urllib.parse import parse_qs, quote, urlsplit
 
-from rchelpers.config import is_local_host, is_loopback_url
+from rchelpers.client.config import is_local_host, is_loopback_url
+from rchelpers.client.rest import RestClient
 from rchelpers.errors import ConfigError
-from rchelpers.rest import RestClient
 
 __all__ = [
     "DEFAULT_EXPIRES_IN",
@@ -41,7 +41,7 @@ __all__ = [
     "reminder_filter",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("rchelpers.subscriptions")  # logger names stay the short public ones users configure
 
 SUBSCRIPTION_PATH = "/restapi/v1.0/subscription"
 #: Lifetime of a WebHook subscription created without ``expiresIn`` (7 days).

@@ -37,7 +37,7 @@ from rchelpers.masking import mask
 
 __all__ = ["Config", "DEFAULT_ENV_FILE", "ENV_FILE_VAR", "ENV_VARS", "env_value", "is_loopback_url", "is_local_host"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("rchelpers.config")  # logger names stay the short public ones users configure
 
 DEFAULT_ENV_FILE = ".env"
 #: Names the env file that :meth:`Config.from_env` reads instead of the default; empty: no file is read.

@@ -5,10 +5,7 @@ import json
 
 import pytest
 
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config
-from rchelpers.errors import ConfigError
-from rchelpers.masking import mask
+from rchelpers import Config, ConfigError, TokenManager, mask
 from rchelpers.simulator import Simulator
 from rchelpers.widgets import CredentialsForm
 
