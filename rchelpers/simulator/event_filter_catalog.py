@@ -299,7 +299,8 @@ INDEX_FILTERS = (
     "extension-presence-line", "team-messaging-posts", "team-messaging-groups", "directory-entries",
     "emergency-address", "extension-favorites", "extension-grants", "extension-info", "extension-list",
 )
-#: An account-level filter that also receives the events of every extension of its account.
+#: An account-level filter that also receives the events of every extension of its account. The pages'
+#: examples show such a notification's ``event`` as the extension's resource path (see :func:`envelope_event`).
 AGGREGATES = {"account-telephony-sessions": "extension-telephony-sessions", "account-presence": "extension-presence"}
 
 _BY_NAME = {spec.name: spec for spec in CATALOG}
@@ -512,3 +513,13 @@ def body_for(parsed: ParsedFilter, event_path: str, body: Mapping[str, Any],
                 if isinstance(call, dict):
                     call.pop("sipData", None)
     return shaped
+
+
+def envelope_event(parsed: ParsedFilter, event_path: str) -> str:
+    """The envelope's ``event`` for an event reaching ``parsed``: the filter as returned by the API, except
+    that an account-level filter receiving an extension's event names that extension's resource path
+    (as the examples of ``account-presence.md`` and ``account-telephony-sessions.md`` show)."""
+    found = spec_for_path(event_path)
+    if found is not None and AGGREGATES.get(parsed.spec.name) == found[0].name:
+        return event_path
+    return parsed.expanded

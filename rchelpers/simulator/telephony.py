@@ -18,6 +18,7 @@ and times from the ``start`` passed in; nothing is sent or scheduled here.
 """
 from __future__ import annotations
 
+import random
 import re
 import types
 from dataclasses import dataclass
@@ -44,6 +45,21 @@ class Ids(Protocol):
     def bytes(self, n: int) -> bytes:
         """``n`` random bytes."""
         ...
+
+
+class RandomIds:
+    """An :class:`Ids` source over a ``random.Random`` (for callers that hold a seeded generator)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def digits(self, n: int) -> str:
+        """``n`` decimal digits, not starting with 0."""
+        return str(self.rng.randrange(10 ** (n - 1), 10 ** n))
+
+    def bytes(self, n: int) -> bytes:
+        """``n`` random bytes."""
+        return self.rng.randbytes(n)
 
 
 class ScenarioError(ValueError):

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from rchelpers.simulator.event_filter_catalog import TELEPHONY_STATUS_CODES, spec_for_path
-from rchelpers.simulator.telephony import (SAMPLE_KINDS, ScenarioError, Subscriber, play, presence_body,
-                                           sample_event)
+from rchelpers.simulator.telephony import (SAMPLE_KINDS, RandomIds, ScenarioError, Subscriber, play,
+                                           presence_body, sample_event)
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -23,15 +23,9 @@ START = 1767225600.0
 STR, INT, BOOL, LIST, OBJ = (str,), (int,), (bool,), (list,), (dict,)
 
 
-class Ids:
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-
-    def bytes(self, n: int) -> bytes:
-        return self.rng.randbytes(n)
-
-    def digits(self, n: int) -> str:
-        return str(self.rng.randrange(10 ** (n - 1), 10 ** n))
+def ids(seed: int) -> RandomIds:
+    """A seeded id source."""
+    return RandomIds(random.Random(seed))
 
 
 def check(body: Any, table: dict[str, tuple], required: set[str], where: str) -> None:
@@ -139,21 +133,21 @@ def check_step(step) -> None:
 
 @pytest.mark.parametrize("kind", SAMPLE_KINDS)
 def test_each_sample_event_follows_its_page(kind):
-    check_step(sample_event(kind, Ids(3), START, USER))
+    check_step(sample_event(kind, ids(3), START, USER))
 
 
 @pytest.mark.parametrize("name", ["inbound_call", "missed_call", "outbound_call"])
 def test_every_scenario_body_follows_its_page(name):
-    for step in play(name, Ids(5), START, USER, {"recording": True} if name != "missed_call" else {}):
+    for step in play(name, ids(5), START, USER, {"recording": True} if name != "missed_call" else {}):
         check_step(step)
 
 
 def test_the_checks_can_fail():
-    step = sample_event("telephony_session", Ids(1), START, USER)
+    step = sample_event("telephony_session", ids(1), START, USER)
     step.body["parties"][0]["status"]["code"] = "Ringing"  # a presence status, not a session status
     with pytest.raises(AssertionError):
         check_step(step)
-    dnd = sample_event("dnd", Ids(1), START, USER)
+    dnd = sample_event("dnd", ids(1), START, USER)
     dnd.body["surprise"] = 1
     with pytest.raises(AssertionError):
         check_step(dnd)
@@ -170,14 +164,14 @@ def test_the_checks_can_fail():
     ("dnd", {"dnd_status": "TakeAllCalls"}, ("dndStatus",), "TakeAllCalls"),
 ])
 def test_sample_options_set_the_body(kind, options, field, value):
-    body: Any = sample_event(kind, Ids(2), START, USER, options).body
+    body: Any = sample_event(kind, ids(2), START, USER, options).body
     for key in field:
         body = body[key]
     assert body == value
 
 
 def test_outbound_sample_puts_the_user_on_the_from_side():
-    party = sample_event("telephony_session", Ids(2), START, USER, {"direction": "Outbound"}).body["parties"][0]
+    party = sample_event("telephony_session", ids(2), START, USER, {"direction": "Outbound"}).body["parties"][0]
     assert party["from"]["phoneNumber"] == USER.phone_number and party["from"]["extensionId"] == USER.extension_id
     assert party["to"]["phoneNumber"] == "+16505550123"
 
@@ -192,7 +186,7 @@ def test_outbound_sample_puts_the_user_on_the_from_side():
 ])
 def test_bad_sample_options_are_named(kind, options, named):
     with pytest.raises(ScenarioError, match=re.escape(named)):
-        sample_event(kind, Ids(1), START, USER, options)
+        sample_event(kind, ids(1), START, USER, options)
 
 
 def test_presence_without_a_call_has_no_active_calls():

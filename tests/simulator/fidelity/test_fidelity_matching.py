@@ -5,8 +5,9 @@ import random
 
 import pytest
 
-from rchelpers.simulator.event_filter_catalog import TELEPHONY_STATUS_CODES, body_for, matches, parse
-from rchelpers.simulator.telephony import Call, Subscriber, play, telephony_body
+from rchelpers.simulator.event_filter_catalog import (TELEPHONY_STATUS_CODES, body_for, envelope_event, matches,
+                                                     parse)
+from rchelpers.simulator.telephony import Call, RandomIds, Subscriber, play, telephony_body
 
 ACCOUNT, EXTENSION = "37439510", "2253168021"
 USER = Subscriber(ACCOUNT, EXTENSION, "+16505550100", "Demo User")
@@ -15,21 +16,13 @@ SESSIONS = "/restapi/v1.0/account/~/extension/~/telephony/sessions"
 ACCOUNT_SESSIONS = "/restapi/v1.0/account/~/telephony/sessions"
 
 
-class Ids:
-    """A small seeded id source with the IdSource methods the builders use."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-
-    def bytes(self, n: int) -> bytes:
-        return self.rng.randbytes(n)
-
-    def digits(self, n: int) -> str:
-        return str(self.rng.randrange(10 ** (n - 1), 10 ** n))
+def ids(seed: int) -> RandomIds:
+    """A seeded id source."""
+    return RandomIds(random.Random(seed))
 
 
 def _steps(name: str, **options):
-    return play(name, Ids(7), START, USER, options)
+    return play(name, ids(7), START, USER, options)
 
 
 def _codes(event_filter: str, steps) -> list[str]:
@@ -53,7 +46,7 @@ def test_an_unparameterised_filter_receives_every_telephony_event_and_nothing_el
 
 @pytest.mark.parametrize("code", TELEPHONY_STATUS_CODES)
 def test_status_code_selects_exactly_that_status(code):
-    call = Call.new(Ids(1), USER, "Inbound", "+16505550123", "Alex Caller")
+    call = Call.new(ids(1), USER, "Inbound", "+16505550123", "Alex Caller")
     bodies = {each: telephony_body(call, USER, n, START, each) for n, each in enumerate(TELEPHONY_STATUS_CODES)}
     parsed = parse(f"{SESSIONS}?statusCode={code}", ACCOUNT, EXTENSION)
     reached = [each for each, body in bodies.items() if matches(parsed, USER.path("telephony/sessions"), body)]
@@ -163,3 +156,12 @@ def test_a_filter_that_never_fires_matches_no_scenario_event():
 def test_an_unknown_event_path_matches_nothing():
     parsed = parse(SESSIONS, ACCOUNT, EXTENSION)
     assert not matches(parsed, "/restapi/v1.0/nowhere", {"parties": []})
+
+
+def test_the_envelope_event_is_the_filter_or_for_account_filters_the_extensions_path():
+    step = _steps("inbound_call")[0]
+    own = parse(f"{SESSIONS}?statusCode=Setup", ACCOUNT, EXTENSION)
+    assert envelope_event(own, step.event_path) == \
+        f"/restapi/v1.0/account/{ACCOUNT}/extension/{EXTENSION}/telephony/sessions?statusCode=Setup"
+    account = parse(ACCOUNT_SESSIONS, ACCOUNT, EXTENSION)
+    assert envelope_event(account, step.event_path) == step.event_path

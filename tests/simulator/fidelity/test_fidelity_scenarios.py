@@ -7,25 +7,19 @@ import re
 import pytest
 
 from rchelpers.simulator.clock import iso
-from rchelpers.simulator.telephony import (SCENARIOS, ScenarioError, Subscriber, play, scenario_options)
+from rchelpers.simulator.telephony import (SCENARIOS, RandomIds, ScenarioError, Subscriber, play, scenario_options)
 
 USER = Subscriber("37439510", "2253168021", "+16505550100", "Demo User")
 START = 1767225600.0
 
 
-class Ids:
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-
-    def bytes(self, n: int) -> bytes:
-        return self.rng.randbytes(n)
-
-    def digits(self, n: int) -> str:
-        return str(self.rng.randrange(10 ** (n - 1), 10 ** n))
+def ids(seed: int) -> RandomIds:
+    """A seeded id source."""
+    return RandomIds(random.Random(seed))
 
 
 def _run(name, seed=1, presence_sequence=1, **options):
-    return play(name, Ids(seed), START, USER, options, presence_sequence)
+    return play(name, ids(seed), START, USER, options, presence_sequence)
 
 
 def _telephony(steps):
@@ -170,12 +164,12 @@ def test_bad_options_are_named(name, options, named):
 
 def test_an_unknown_scenario_lists_the_known_ones():
     with pytest.raises(ScenarioError, match="unknown scenario 'conference'; scenarios: inbound_call, missed_call"):
-        play("conference", Ids(1), START, USER)
+        play("conference", ids(1), START, USER)
 
 
 def test_options_must_be_a_mapping():
     with pytest.raises(ScenarioError, match="must be an object"):
-        play("inbound_call", Ids(1), START, USER, ["caller_number"])  # type: ignore[arg-type]
+        play("inbound_call", ids(1), START, USER, ["caller_number"])  # type: ignore[arg-type]
 
 
 def test_scenario_options_lists_defaults():
