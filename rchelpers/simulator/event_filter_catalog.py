@@ -65,7 +65,11 @@ _PLACEHOLDERS = {
     "extensionId": r"~|[0-9]{1,20}",
     "deviceId": r"[0-9]{1,20}",
     "batchId": r"[A-Za-z0-9-]{1,64}",
+    "groupId": r"[0-9]{1,20}",
 }
+
+#: Sample ids for :meth:`FilterSpec.example`.
+_EXAMPLE_IDS = {"accountId": "~", "extensionId": "~", "deviceId": "1", "batchId": "b-1", "groupId": "1"}
 
 
 class InvalidFilter(ValueError):
@@ -98,6 +102,11 @@ class Param:
         if self.kind == "id" and not _OPAQUE_ID.fullmatch(value):
             return f"{self.name} must be an identifier (letters, digits, '-'), got {value!r}"
         return None
+
+    def example(self) -> str:
+        """A valid value."""
+        return {"choice": self.choices[0] if self.choices else "", "bool": "true", "phone": "+16505550100",
+                "seconds": "60", "id": "b-1"}[self.kind]
 
     def normalize(self, value: str) -> str:
         """The value as kept after parsing (booleans in lower case)."""
@@ -150,6 +159,15 @@ class FilterSpec:
     def param_names(self) -> tuple[str, ...]:
         """The query parameter names this filter takes."""
         return tuple(p.name for p in self.params)
+
+    def example(self) -> str:
+        """A filter of this spec for the subscriber (``~``), with sample ids and its required parameters."""
+        path = self.path
+        for key, value in _EXAMPLE_IDS.items():
+            path = path.replace("{" + key + "}", value)
+        by_name = {p.name: p for p in self.params}
+        query = "&".join(f"{name}={by_name[name].example()}" for name in self.required)
+        return path + (f"?{query}" if query else "")
 
     def pattern(self) -> re.Pattern[str]:
         """The regular expression a filter path (without query) must match in full."""
@@ -218,11 +236,11 @@ CATALOG: tuple[FilterSpec, ...] = (
                _page("extension-dnd-status.md"), permissions=("ReadAccounts",), fires=True),
     FilterSpec("extension-presence", _EXTENSION + "/presence", "Extension Presence Event",
                _page("extension-presence.md"), params=_PRESENCE_PARAMS, permissions=("ReadPresence",), fires=True,
-               note="detailedTelephonyState and sipData: detailed-extension-presence(-with-sip).md; "
-                    "aggregated: the old API reference"),
+               note="detailedTelephonyState and sipData: detailed-extension-presence(-with-sip).md (also for "
+                    "presence/line/presence and favorite/presence); aggregated: the old API reference"),
     FilterSpec("extension-presence-line-presence", _EXTENSION + "/presence/line/presence",
-               "Extension Presence Line Event", _page("extension-presence-line.md"), permissions=("ReadPresence",),
-               other_extension_code="SUB-531",
+               "Extension Presence Line Event", _page("extension-presence-line.md"), params=_PRESENCE_PARAMS[:2],
+               permissions=("ReadPresence",), other_extension_code="SUB-531",
                note="never fires: the demo user monitors no other extension"),
     FilterSpec("extension-presence-line", _EXTENSION + "/presence/line", "Extension Presence Line Event",
                _page("extension-presence-line.md"), permissions=("ReadPresence",), fires=True,
@@ -254,8 +272,11 @@ CATALOG: tuple[FilterSpec, ...] = (
                permissions=("ReadAccounts",), fires=True),
     # --- documented beside the index ------------------------------------------------------------------
     FilterSpec("extension-favorite-presence", _EXTENSION + "/favorite/presence", "Extension Presence Event",
-               _page("extension-presence.md"), permissions=("ReadPresence",), other_extension_code="SUB-518",
-               note="never fires: the demo user has no favorites"),
+               _page("extension-presence.md"), params=_PRESENCE_PARAMS[:2], permissions=("ReadPresence",),
+               other_extension_code="SUB-518", note="never fires: the demo user has no favorites"),
+    FilterSpec("call-queue-member-presence", _ACCOUNT + "/call-queues/{groupId}/presence",
+               "Call Queue Member Presence Event", _page("call-queue-member-presence.md"),
+               permissions=("ReadPresence",), note="never fires: the simulated account has no call queues"),
     FilterSpec("team-messaging-chats", "/team-messaging/v1/chats", "Team Messaging Chats Event", _page("chat.md"),
                permissions=("TeamMessaging", "UnifiedAppDesktop"), expand_tilde=False,
                note="never fires: no team-messaging sample events"),

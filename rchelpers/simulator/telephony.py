@@ -239,6 +239,8 @@ def telephony_body(call: Call, subscriber: Subscriber, sequence: int, at: float,
 def presence_body(subscriber: Subscriber, sequence: int, telephony_status: str, call: Call | None = None,
                   at: float = 0.0) -> dict[str, Any]:
     """An extension presence body, with ``activeCalls``/``totalActiveCalls`` (the detailed form)."""
+    if call is not None:
+        own, other = (call.callee, call.caller) if call.direction == "Inbound" else (call.caller, call.callee)
     active = [] if call is None or telephony_status == "NoCall" else [{
         "id": call.telephony_session_id,
         "direction": call.direction,
@@ -249,7 +251,9 @@ def presence_body(subscriber: Subscriber, sequence: int, telephony_status: str, 
         "partyId": call.party_id,
         "telephonySessionId": call.telephony_session_id,
         "startTime": iso(at),
-        "sipData": {"callId": call.sip_call_id},
+        "sipData": {"toTag": call.party_id[-6:], "fromTag": call.session_id[-6:],
+                    "remoteUri": f"sip:{_digits(other.phone_number)}@sip.example.invalid",
+                    "localUri": f"sip:{_digits(own.phone_number)}@sip.example.invalid"},
     }]
     return {
         "extensionId": subscriber.extension_id,
@@ -265,6 +269,10 @@ def presence_body(subscriber: Subscriber, sequence: int, telephony_status: str, 
         "activeCalls": active,
         "totalActiveCalls": len(active),
     }
+
+
+def _digits(number: str) -> str:
+    return number.lstrip("+")
 
 
 def _message_uri(subscriber: Subscriber, message_id: str) -> str:

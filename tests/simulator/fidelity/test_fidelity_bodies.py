@@ -63,6 +63,12 @@ PRESENCE = {"extensionId": STR, "telephonyStatus": (STR, ("NoCall", "CallConnect
             "dndStatus": (STR, ("TakeAllCalls", "DoNotAcceptAnyCalls", "DoNotAcceptDepartmentCalls")),
             "allowSeeMyPresence": BOOL, "ringOnMonitoredCall": BOOL, "pickUpCallsOnHold": BOOL,
             "activeCalls": LIST, "totalActiveCalls": INT}
+# detailed-extension-presence-with-sip.md: active calls and their SIP data
+ACTIVE_CALL = {"id": STR, "direction": (STR, ("Inbound", "Outbound")), "queueCall": BOOL, "from": STR, "fromName": STR,
+               "to": STR, "toName": STR, "startTime": (STR, ISO), "telephonyStatus": PRESENCE["telephonyStatus"],
+               "terminationType": (STR, ("final",)), "sessionId": STR, "sipData": OBJ, "telephonySessionId": STR,
+               "partyId": STR, "onBehalfOf": STR}
+ACTIVE_SIP = {"toTag": STR, "fromTag": STR, "remoteUri": STR, "localUri": STR}
 # voicemail-message.md and fax-message.md (shared message fields), instant-message.md recipients
 MESSAGE = {"id": STR, "to": LIST, "from": OBJ, "type": STR, "creationTime": (STR, ISO),
            "lastModifiedTime": (STR, ISO), "readStatus": (STR, ("Read", "Unread")), "priority": (STR, ("Normal", "High")),
@@ -112,6 +118,10 @@ def check_step(step) -> None:
         check_telephony(step.body)
     elif resource == "/presence":
         check(step.body, PRESENCE, set(PRESENCE) - {"activeCalls", "totalActiveCalls"}, "presence")
+        for call in step.body.get("activeCalls", ()):
+            check(call, ACTIVE_CALL, {"id", "direction", "from", "to", "telephonyStatus", "sessionId"}, "activeCall")
+            check(call["sipData"], ACTIVE_SIP, set(ACTIVE_SIP), "activeCall.sipData")
+        assert step.body.get("totalActiveCalls", 0) == len(step.body.get("activeCalls", ()))
     elif resource == "/voicemail":
         check_message(step.body, VOICEMAIL, "VoiceMail")
         assert isinstance(step.body["attachments"][0]["vmDuration"], int)

@@ -107,13 +107,11 @@ _BAD_VALUES = {"choice": "Nonsense", "bool": "maybe", "phone": "call-me", "secon
 
 
 def _example_path(spec: catalog.FilterSpec) -> str:
-    return (spec.path.replace("{accountId}", "~").replace("{extensionId}", "~").replace("{deviceId}", "1")
-            .replace("{batchId}", "b-1"))
+    return spec.example().partition("?")[0]
 
 
 def _valid_value(param: catalog.Param) -> str:
-    return {"choice": param.choices[0] if param.choices else "", "bool": "true", "phone": "+16505550100",
-            "seconds": "60", "id": "b-1"}[param.kind]
+    return param.example()
 
 
 def _query(spec: catalog.FilterSpec, **values: str) -> str:
@@ -240,6 +238,11 @@ def test_which_filters_fire():
     assert firing == {"instant-sms", "fax", "message-store", "voicemail", "account-telephony-sessions",
                       "account-presence", "extension-telephony-sessions", "extension-dnd", "extension-presence",
                       "extension-presence-line", "extension-info", "extension-list", "reminder"}
+
+
+@pytest.mark.parametrize("spec", catalog.CATALOG, ids=lambda s: s.name)
+def test_each_specs_example_parses_as_that_spec(spec):
+    assert parse(spec.example(), ACCOUNT, EXTENSION).spec == spec
 
 
 def test_an_unknown_spec_name_lists_the_known_ones():

@@ -68,11 +68,7 @@ def test_every_index_filter_is_enabled_by_its_own_permission_and_disabled_withou
     for spec in catalog.CATALOG:
         if not spec.permissions:
             continue
-        path = (spec.path.replace("{accountId}", "~").replace("{extensionId}", "~").replace("{deviceId}", "1")
-                .replace("{batchId}", "b-1"))
-        query = "&".join(f"{name}=SMS" if name == "type" else f"{name}=ContactCenterNumber" if name == "usageType"
-                         else f"{name}=60" for name in spec.required)
-        parsed = _parse(path + (f"?{query}" if query else ""))
+        parsed = _parse(spec.example())
         assert split_by_permission(parsed, [spec.permissions[0]])[1] == [], spec.name
         assert len(split_by_permission(parsed, ["Nothing"])[1]) == 1, spec.name
 
