@@ -10,7 +10,8 @@ built in its fullest form (telephony parties carry ``sipData``, presence carries
 :func:`sample_event` builds one event; the scenarios in :data:`SCENARIOS` (``inbound_call``,
 ``missed_call``, ``outbound_call``) build a whole call as a list of :class:`Step` (when, relative to
 the call's start, which resource, which body): one ``telephonySessionId`` and increasing ``sequence``
-numbers across the call, and the matching presence changes. Options change numbers, names and
+numbers across the call, the matching presence changes and, for a missed call, the voicemail and
+its message-store change. Options change numbers, names and
 durations on the simulated clock; a bad option raises :class:`ScenarioError` naming it.
 
 Pure functions: ids come from the ``ids`` source passed in (the simulator's seeded ``IdSource``)
@@ -31,7 +32,7 @@ API_PREFIX = "/restapi/v1.0"
 MAX_SECONDS = 86400
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 DND_STATUSES = ("TakeAllCalls", "DoNotAcceptAnyCalls", "DoNotAcceptDepartmentCalls")
-#: What a subscription filter may select on: the telephony-session status codes a sample may carry.
+#: The status codes a ``telephony_session`` sample event may carry.
 SAMPLE_STATUS_CODES = ("Setup", "Proceeding", "Answered", "Disconnected", "Hold", "VoiceMail")
 
 
