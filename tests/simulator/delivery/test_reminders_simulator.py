@@ -30,9 +30,9 @@ def test_reminder_sequence_then_expiry(webhook_server, sim, api):
     assert reminder["subscriptionId"] == info["id"] and reminder["body"] == {"expiresIn": 30}
     assert list(reminder) == ["uuid", "event", "timestamp", "subscriptionId", "ownerId", "body"]
     # expired at 00:10:00: purged, and nothing goes to it any more
-    status, body = api.call("GET", f"{SUBSCRIPTION}/{info['id']}")
+    status, body = api.call_json("GET", f"{SUBSCRIPTION}/{info['id']}")
     assert status == 404 and body["errorCode"] == "CMN-102"
-    assert api.call("GET", SUBSCRIPTION)[1]["records"] == []
+    assert api.call_json("GET", SUBSCRIPTION)[1]["records"] == []
     assert sim.trigger("presence").notifications == []
     sim.clock.advance(600)
     assert len(hook.requests) == 1 + 4
@@ -42,7 +42,7 @@ def test_renewal_with_put_restarts_reminders(webhook_server, sim, api):
     hook = webhook_server("echo")
     info = api.subscribe(hook.url, [REMINDER], expires_in=600)
     sim.clock.advance(500)
-    status, renewed = api.call("PUT", f"{SUBSCRIPTION}/{info['id']}")
+    status, renewed = api.call_json("PUT", f"{SUBSCRIPTION}/{info['id']}")
     assert status == 200 and renewed["expiresIn"] == 600 and renewed["expirationTime"] == "2026-01-01T00:18:20.000Z"
     sim.clock.advance(700)
     assert [(t, left) for t, left, _ in _reminders(hook)] == [
@@ -53,7 +53,7 @@ def test_renewal_with_post_renew_restarts_reminders(webhook_server, sim, api):
     hook = webhook_server("echo")
     info = api.subscribe(hook.url, [REMINDER], expires_in=600)
     sim.clock.advance(545)  # reminders at 480, 510, 540
-    assert api.call("POST", f"{SUBSCRIPTION}/{info['id']}/renew")[0] == 200
+    assert api.call_json("POST", f"{SUBSCRIPTION}/{info['id']}/renew")[0] == 200
     sim.clock.advance(600)
     lefts = [left for _, left, _ in _reminders(hook)]
     assert lefts == [120, 90, 60, 120, 90, 60, 30]
@@ -65,7 +65,7 @@ def test_expiry_without_reminders_purges(webhook_server, sim, api):
     sim.clock.advance(59)
     assert sim.trigger("presence").subscription_ids == [info["id"]]
     sim.clock.advance(1)
-    assert api.call("GET", f"{SUBSCRIPTION}/{info['id']}")[0] == 404
+    assert api.call_json("GET", f"{SUBSCRIPTION}/{info['id']}")[0] == 404
     assert sim.trigger("presence").subscription_ids == []
     assert sim.wait_for_deliveries(5)
     assert len(hook.requests) == 2
@@ -92,7 +92,7 @@ def test_with_a_flowing_clock_reminders_and_expiry_happen_on_their_own(make_sim,
         assert all(event.subscription_id == info["id"] and event.is_reminder for event in reminders)
         purged = False
         for _ in range(100):  # bounded: at most about 10 s of real time
-            purged = api.call("GET", f"{SUBSCRIPTION}/{info['id']}")[0] == 404
+            purged = api.call_json("GET", f"{SUBSCRIPTION}/{info['id']}")[0] == 404
             if purged:
                 break
             time.sleep(0.1)

@@ -90,12 +90,12 @@ def test_failures_retry_then_blacklist(webhook_server, sim, api):
     assert sim.wait_for_deliveries(5)
     sim.clock.advance(700)
     reason = "Webhook responses with code: [404], reason: [Not Found]"
-    status, got = api.call("GET", f"{SUBSCRIPTION}/{info['id']}")
+    status, got = api.call_json("GET", f"{SUBSCRIPTION}/{info['id']}")
     assert status == 200 and got["status"] == "Blacklisted"
     assert list(got)[-1] == "blacklistedData"
     assert got["blacklistedData"] == {"blacklistedAt": "2026-01-01T00:10:00.000Z", "reason": reason}
     assert list(got["blacklistedData"]) == ["reason", "blacklistedAt"]  # as in RingCentral's real blacklisted record
-    status, listing = api.call("GET", SUBSCRIPTION)
+    status, listing = api.call_json("GET", SUBSCRIPTION)
     assert listing["records"][0]["status"] == "Blacklisted" and listing["records"][0]["blacklistedData"]["reason"] == reason
     attempts = sim.deliveries
     assert [a.simulated_time[11:19] for a in attempts] == [
@@ -116,7 +116,7 @@ def test_refused_connections_blacklist_with_an_io_reason(webhook_server, make_si
     sim.trigger("presence")
     assert sim.wait_for_deliveries(5)
     sim.clock.advance(150)
-    got = api.call("GET", f"{SUBSCRIPTION}/{info['id']}")[1]
+    got = api.call_json("GET", f"{SUBSCRIPTION}/{info['id']}")[1]
     assert got["blacklistedData"]["reason"] == "I/O operation is failed. Details: [Connection refused]"
     assert [(a.attempt, a.simulated_time[14:19]) for a in sim.deliveries] == [(1, "00:00"), (2, "00:50"), (3, "01:40")]
 
@@ -127,12 +127,12 @@ def test_log_route_filters_and_replay_route(webhook_server, sim, api):
     second = api.subscribe(hook.url)
     sent = sim.trigger("presence").notifications
     assert sim.wait_for_deliveries(5)
-    status, log = api.call("GET", f"/_sim/deliveries?subscriptionId={second['id']}", auth=False)
+    status, log = api.call_json("GET", f"/_sim/deliveries?subscriptionId={second['id']}", auth=False)
     assert status == 200 and [r["subscriptionId"] for r in log["records"]] == [second["id"]]
     record = log["records"][0]
     assert record["ok"] is True and record["status"] == 200 and record["attempt"] == 1
     assert record["simulatedTime"] == "2026-01-01T00:00:00.000Z" and record["latencyMs"] >= 0
-    status, replayed = api.call("POST", f"/_sim/deliveries/{record['id']}/replay", auth=False)
+    status, replayed = api.call_json("POST", f"/_sim/deliveries/{record['id']}/replay", auth=False)
     assert status == 200 and replayed["replayed"]["uuid"] == record["uuid"]
     sim.replay(sent[0].uuid)
     assert sim.wait_for_deliveries(5)
@@ -144,9 +144,9 @@ def test_log_route_filters_and_replay_route(webhook_server, sim, api):
 
 
 def test_replay_and_log_errors(sim, api):
-    status, body = api.call("POST", "/_sim/deliveries/no-such-uuid/replay", auth=False)
+    status, body = api.call_json("POST", "/_sim/deliveries/no-such-uuid/replay", auth=False)
     assert status == 404 and body["errorCode"] == "CMN-102" and "GET /_sim/deliveries" in body["message"]
-    status, body = api.call("GET", "/_sim/deliveries?sub=1", auth=False)
+    status, body = api.call_json("GET", "/_sim/deliveries?sub=1", auth=False)
     assert status == 400 and body["parameterName"] == "sub"
 
 
@@ -155,8 +155,8 @@ def test_replay_to_a_deleted_subscription_is_refused(webhook_server, sim, api):
     info = api.subscribe(hook.url)
     uuid = sim.trigger("presence").notifications[0].uuid
     assert sim.wait_for_deliveries(5)
-    assert api.call("DELETE", f"{SUBSCRIPTION}/{info['id']}")[0] == 204
-    status, body = api.call("POST", f"/_sim/deliveries/{uuid}/replay", auth=False)
+    assert api.call_json("DELETE", f"{SUBSCRIPTION}/{info['id']}")[0] == 204
+    status, body = api.call_json("POST", f"/_sim/deliveries/{uuid}/replay", auth=False)
     assert status == 400 and "no longer receives" in body["message"]
     assert len(hook.requests) == 2
 

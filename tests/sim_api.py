@@ -1,6 +1,10 @@
-"""Helpers for the simulator tests: a thin raw-HTTP client and error-body assertions."""
+"""The one raw-HTTP client of the simulator tests (never the rchelpers client) and error-body assertions.
+
+The ``api`` and ``make_api`` fixtures (``tests/conftest.py``) give a logged-in :class:`SimApi`.
+"""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -12,7 +16,7 @@ SUBSCRIPTION = "/restapi/v1.0/subscription"
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
 
 
-class Api:
+class SimApi:
     """Raw HTTP calls to a simulator, with the demo app's credentials (never the rchelpers client)."""
 
     def __init__(self, sim: Simulator, credentials: Any = None) -> None:
@@ -46,12 +50,32 @@ class Api:
         self.session_id = body["session_id"]
         return body
 
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """An API call with the bearer token (lowercase ``bearer``, as the official SDK sends it)."""
+    def call(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> requests.Response:
+        """A request with the bearer token (lowercase ``bearer``, as the official SDK sends it) unless ``auth``
+        is False."""
         headers = kwargs.pop("headers", {})
-        if self.token and "Authorization" not in headers:
+        if auth and self.token and "Authorization" not in headers:
             headers["Authorization"] = f"bearer {self.token}"
         return self.http.request(method, self.url(path), headers=headers, timeout=10, **kwargs)
+
+    def call_json(self, method: str, path: str, body: Any = None, auth: bool = True) -> tuple[int, Any]:
+        """One JSON request (with the bearer token unless ``auth`` is False); returns (status, parsed body or None)."""
+        data = b"" if body is None else json.dumps(body).encode()
+        response = self.call(method, path, auth=auth, data=data, headers={"Content-Type": "application/json"})
+        return response.status_code, (response.json() if response.content else None)
+
+    def subscribe(self, address: str, filters: list[str] | None = None, expires_in: int | None = None,
+                  verification_token: str | None = None) -> dict[str, Any]:
+        """Create a WebHook subscription; asserts success and returns its SubscriptionInfo."""
+        delivery: dict[str, Any] = {"transportType": "WebHook", "address": address}
+        if verification_token is not None:
+            delivery["verificationToken"] = verification_token
+        body: dict[str, Any] = {"eventFilters": filters or [PRESENCE], "deliveryMode": delivery}
+        if expires_in is not None:
+            body["expiresIn"] = expires_in
+        status, info = self.call_json("POST", SUBSCRIPTION, body)
+        assert status == 200, info
+        return info
 
     def create(self, address: str, filters: list[str] | None = None, **extra: Any) -> requests.Response:
         """POST a WebHook subscription for ``address``."""

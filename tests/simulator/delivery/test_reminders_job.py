@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from rchelpers.simulator.reminders import ReminderJob, parse_reminder_filter, remaining_seconds
+from rchelpers.simulator.errors import FilterSyntaxError
+from rchelpers.simulator.filters import EventFilter, Owner, parse_filter
+from rchelpers.simulator.reminders import ReminderJob, remaining_seconds
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, the frozen clock's start
 
@@ -78,8 +80,20 @@ def test_stop_cancels_the_job(clock, registry):
     ("/restapi/v1.0/account/~/extension/~/presence", None),
 ])
 def test_parse_reminder_filter(text, expected):
-    parsed = parse_reminder_filter(text)
+    parsed = _parse_reminder(text)
     assert (None if parsed is None else (parsed.threshold, parsed.interval)) == expected
+
+
+OWNER = Owner("37439510", "2253168021")
+
+
+def _parse_reminder(text: str) -> EventFilter | None:
+    """The reminder filter ``text`` parsed, or None for any other filter or a malformed one."""
+    try:
+        parsed = parse_filter(text, OWNER)
+    except FilterSyntaxError:
+        return None
+    return parsed if parsed.is_reminder else None
 
 
 def test_remaining_seconds_rounds_down():

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from rchelpers.simulator import Simulator
-from rchelpers.simulator.events import TriggerError
+from rchelpers.simulator.errors import TriggerError
 
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
 
@@ -38,12 +38,12 @@ def test_same_seed_gives_the_same_bytes(make_sim, webhook_server, make_api):
 def test_post_events_triggers(webhook_server, sim, api):
     hook = webhook_server("echo")
     info = api.subscribe(hook.url, ["/restapi/v1.0/account/~/extension/~/message-store?type=Pager"])
-    status, body = api.call("POST", "/_sim/events", {"kind": "message-store", "fields": {"type": "Pager"}}, auth=False)
+    status, body = api.call_json("POST", "/_sim/events", {"kind": "message-store", "fields": {"type": "Pager"}}, auth=False)
     assert status == 200 and body["kind"] == "message_store" and body["subscriptionIds"] == [info["id"]]
     assert body["notifications"][0]["body"]["changes"][0]["type"] == "Pager"
     assert sim.wait_for_deliveries(5)
     assert json.loads(hook.wait_for(2)[1].body) == body["notifications"][0]
-    status, kinds = api.call("GET", "/_sim/events", auth=False)
+    status, kinds = api.call_json("GET", "/_sim/events", auth=False)
     assert status == 200 and list(kinds["kinds"]) == ["presence", "message_store", "instant_sms", "extension_info",
                                                       "extension_list"]
 
@@ -60,7 +60,7 @@ def test_post_events_triggers(webhook_server, sim, api):
 def test_post_events_errors(webhook_server, sim, api, payload, status, code, words):
     hook = webhook_server("echo")
     api.subscribe(hook.url)
-    got_status, body = api.call("POST", "/_sim/events", payload, auth=False)
+    got_status, body = api.call_json("POST", "/_sim/events", payload, auth=False)
     assert (got_status, body["errorCode"]) == (status, code)
     assert words in body["message"]
     assert sim.wait_for_deliveries(5)

@@ -5,7 +5,10 @@ import json
 
 import pytest
 
-from rchelpers.simulator.delivery import DeliveryEngine, DeliveryError, Notification
+from rchelpers.simulator.delivery import DeliveryEngine
+from rchelpers.simulator.errors import DeliveryError
+from rchelpers.simulator.notification import Notification
+from rchelpers.simulator.options import SimulatorOptions
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, the frozen clock's start
 
@@ -93,7 +96,7 @@ def test_success_resets_the_failure_window(webhook_server, registry, clock, engi
 def test_timeout_reason_and_custom_schedule(webhook_server, registry, clock):
     hook = webhook_server("slow", delay=1.0)
     registry.add("sub-1", hook.url)
-    with DeliveryEngine(clock, registry, timeout=0.2, retry_schedule=(2, 3), blacklist_after=10) as engine:
+    with DeliveryEngine(clock, registry, SimulatorOptions(delivery_timeout=0.2, retry_schedule=(2, 3), blacklist_after=10)) as engine:
         engine.deliver(_note("sub-1"))
         assert engine.wait_idle(5)
         clock.advance(20)
@@ -105,7 +108,7 @@ def test_timeout_reason_and_custom_schedule(webhook_server, registry, clock):
 
 def test_connection_refused_reason(unreachable_url, registry, clock):
     registry.add("sub-1", unreachable_url)
-    with DeliveryEngine(clock, registry, timeout=0.3, retry_schedule=(4,), blacklist_after=10) as engine:
+    with DeliveryEngine(clock, registry, SimulatorOptions(delivery_timeout=0.3, retry_schedule=(4,), blacklist_after=10)) as engine:
         engine.deliver(_note("sub-1"))
         assert engine.wait_idle(5)
         clock.advance(15)
@@ -167,8 +170,8 @@ def test_log_filters_by_subscription(webhook_server, registry, engine):
 def test_reactivation_option_probes_blacklisted_addresses(webhook_server, registry, clock):
     hook = webhook_server("status_404")
     registry.add("sub-1", hook.url)
-    with DeliveryEngine(clock, registry, timeout=0.3, retry_schedule=(5,), blacklist_after=10,
-                        reactivation_interval=60) as engine:
+    with DeliveryEngine(clock, registry, SimulatorOptions(delivery_timeout=0.3, retry_schedule=(5,), blacklist_after=10,
+                                                          blacklist_reactivation=60)) as engine:
         engine.deliver(_note("sub-1"))
         assert engine.wait_idle(5)
         clock.advance(30)
@@ -182,17 +185,17 @@ def test_reactivation_option_probes_blacklisted_addresses(webhook_server, regist
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"timeout": 0}, "delivery_timeout must be a number of seconds > 0, got 0"),
+    ({"delivery_timeout": 0}, "delivery_timeout must be a number of seconds > 0, got 0"),
     ({"retry_schedule": ()}, "retry_schedule must be a non-empty list"),
     ({"retry_schedule": 5}, "retry_schedule must be a non-empty list"),
     ({"retry_schedule": (1, -2)}, "retry_schedule must be a number of seconds > 0, got -2"),
     ({"blacklist_after": 0}, "blacklist_after must be"),
-    ({"reactivation_interval": -1}, "blacklist_reactivation must be"),
-    ({"workers": 0}, "delivery_workers must be an integer >= 1"),
+    ({"blacklist_reactivation": -1}, "blacklist_reactivation must be"),
+    ({"delivery_workers": 0}, "delivery_workers must be an integer >= 1"),
 ])
 def test_bad_options_are_refused(clock, registry, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        DeliveryEngine(clock, registry, **kwargs)
+        DeliveryEngine(clock, registry, SimulatorOptions(**kwargs))
 
 
 def _offset(stamp: str) -> float:
@@ -222,7 +225,7 @@ def test_a_gone_subscription_is_not_queued(webhook_server, registry, engine):
 def test_the_log_keeps_the_latest_attempts(webhook_server, registry, clock):
     hook = webhook_server("echo")
     registry.add("sub-1", hook.url)
-    with DeliveryEngine(clock, registry, timeout=0.3, log_limit=10) as engine:
+    with DeliveryEngine(clock, registry, SimulatorOptions(delivery_timeout=0.3), log_limit=10) as engine:
         for n in range(30):
             engine.deliver(_note("sub-1", n))
         assert engine.wait_idle(5)

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from rchelpers.simulator.events import KINDS, EventFactory, TriggerError, normalize_kind
+from rchelpers.simulator.errors import TriggerError
+from rchelpers.simulator.events import KINDS, EventFactory, normalize_kind
 from rchelpers.simulator.filters import Owner, parse_filter
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, the frozen clock's start
