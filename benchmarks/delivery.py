@@ -2,7 +2,7 @@
 
     python -m benchmarks.delivery [--events N] [--rate R] [--seconds S] [--journal]
 
-Runs the embedded simulator and one :class:`~rchelpers.receiver.WebhookReceiver` in this process (as a
+Runs the embedded simulator and one :class:`~rchelpers.WebhookReceiver` in this process (as a
 notebook does) and measures, for one subscription and for 30 subscriptions on the same receiver:
 
 * throughput: ``--events`` presence events triggered as fast as possible; deliveries acknowledged per
@@ -20,8 +20,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import WebhookReceiver
 from rchelpers.simulator import Simulator
+from rchelpers.simulator.filters import parse_filters
 
 FLOOR_RPS = 1000.0
 FLOOR_P99_MS = 50.0
@@ -72,11 +73,10 @@ class _Acks:
 
 
 def _subscribe(sim: Simulator, address: str, count: int) -> None:
-    state = sim.state
-    body = {"eventFilters": ["/restapi/v1.0/account/~/extension/~/presence"],
-            "deliveryMode": {"transportType": "WebHook", "address": address}}
+    user, client_id = sim.accounts.user, sim.accounts.demo_app.client_id
     for _ in range(count):
-        state.create_subscription(state.user, state.demo_app.client_id, body)
+        filters = parse_filters(["/restapi/v1.0/account/~/extension/~/presence"], user.owner)
+        sim.subscriptions.create_webhook(user, client_id, filters, address, None, None)
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -105,7 +105,7 @@ def run_scenario(name: str, subscriptions: int, events: int, rate: float, second
     with Simulator(rate_limits=None) as sim, WebhookReceiver(journal=journal, max_events=1000) as receiver:
         _subscribe(sim, receiver.url, subscriptions)
         acks = _Acks()
-        sim.notifications.engine.add_listener(acks)
+        sim.notifier.engine.add_listener(acks)
 
         # warm-up: open the keep-alive connections
         for _ in range(5):

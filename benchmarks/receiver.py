@@ -5,7 +5,7 @@ so nothing shares a GIL with the server it measures. The notification is a reali
 presence event with a fresh uuid per request, so the receiver parses, verifies, journals (one
 ``fdatasync`` per group of requests, before the 200) and stores every one.
 
-- ``rchelpers``: :class:`~rchelpers.receiver.WebhookReceiver` with a verification token and a
+- ``rchelpers``: :class:`~rchelpers.WebhookReceiver` with a verification token and a
   durable journal.
 - ``naive``: :class:`http.server.ThreadingHTTPServer` with its default settings (listen backlog 5,
   HTTP/1.0) and a handler that reads the body and answers 200.
@@ -83,7 +83,7 @@ def _serve(kind: str, busy: bool, switch_interval: float | None, pipe: Any) -> N
         server.shutdown()
         server.server_close()
     else:
-        from rchelpers.receiver import WebhookReceiver
+        from rchelpers import WebhookReceiver
 
         folder = tempfile.mkdtemp(prefix="rchelpers-bench-")
         receiver = WebhookReceiver(verification_token=VERIFICATION_TOKEN, journal=os.path.join(folder, "j.jsonl"),

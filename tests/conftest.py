@@ -7,7 +7,8 @@ bound and then closed.
 
 ``make_sim(**options)`` starts a :class:`Simulator` with ``sim_options`` updated by ``options`` and stops
 it at teardown; ``sim`` is one made with ``sim_options`` alone. A folder's conftest overrides the
-``sim_options`` fixture to choose its seed and options. ``config``, ``tokens``, ``client`` and ``subs``
+``sim_options`` fixture to choose its seed and options. ``make_api(sim)`` gives a logged-in raw-HTTP client
+(:class:`sim_api.SimApi`, never the rchelpers client) of a simulator; ``api`` is the one of ``sim``. ``config``, ``tokens``, ``client`` and ``subs``
 are the client objects on ``sim``, built the way a notebook does; the simulator's clock is handed to
 the TokenManager (``clock=sim.clock.now``) so that token expiry follows simulated time.
 """
@@ -20,11 +21,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from rchelpers.auth import TokenManager
-from rchelpers.config import Config
-from rchelpers.rest import RestClient
+from rchelpers import Config, RestClient, SubscriptionClient, TokenManager
 from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import SubscriptionClient
+from sim_api import SimApi
 from webhook_stub import WEBHOOK_MODES, RecordedRequest, StubWebhook
 
 __all__ = ["WEBHOOK_MODES", "RecordedRequest", "StubWebhook", "unreachable_url", "webhook_server"]
@@ -82,6 +81,24 @@ def make_sim(sim_options: dict[str, Any]) -> Iterator[Callable[..., Simulator]]:
 def sim(make_sim: Callable[..., Simulator]) -> Simulator:
     """A started Simulator with the folder's ``sim_options``."""
     return make_sim()
+
+
+@pytest.fixture
+def make_api() -> Iterator[Callable[[Simulator], SimApi]]:
+    """Factory ``make_api(sim) -> SimApi``: a logged-in raw-HTTP client of ``sim``; all are closed at teardown."""
+    with contextlib.ExitStack() as made:
+        def factory(sim: Simulator) -> SimApi:
+            client = made.enter_context(contextlib.closing(SimApi(sim)))
+            client.login()
+            return client
+
+        yield factory
+
+
+@pytest.fixture
+def api(sim: Simulator, make_api: Callable[[Simulator], SimApi]) -> SimApi:
+    """A logged-in raw-HTTP client of ``sim``."""
+    return make_api(sim)
 
 
 # --- the client on a simulator -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Committed notebooks hold no secret, no machine path, and outputs that nbval can compare."""
+"""Committed notebooks hold no secret, no machine path, outputs that nbval can compare, and public imports only."""
 from __future__ import annotations
 
 import json
@@ -53,6 +53,20 @@ def test_notebook_is_stored_with_outputs_nbval_can_compare(path: Path) -> None:
     assert all(isinstance(n, int) for n in counts), f"{path.name}: every code cell needs an integer execution_count (run make notebooks)"
     assert counts == sorted(counts), f"{path.name}: cells were executed out of order (run make notebooks)"
     assert "widgets" not in notebook.get("metadata", {}), f"{path.name}: widget state must not be stored (it can hold typed secrets)"
+
+
+PUBLIC_MODULES = ("rchelpers", "rchelpers.simulator", "rchelpers.widgets")
+RCHELPERS_IMPORT = re.compile(r"^\s*(?:from\s+(rchelpers[\w.]*)\s+import|import\s+(rchelpers[\w.]*))", re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_imports_only_public_modules(path: Path) -> None:
+    notebook = json.loads(path.read_text())
+    sources = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    imported = [m.group(1) or m.group(2) for source in sources for m in RCHELPERS_IMPORT.finditer(source)]
+    assert imported, f"{path.name} imports nothing from rchelpers"
+    deep = sorted(set(imported) - set(PUBLIC_MODULES))
+    assert not deep, f"{path.name} imports from {deep}: notebooks use the public names of {', '.join(PUBLIC_MODULES)}"
 
 
 def test_hygiene_patterns_catch_what_they_must() -> None:

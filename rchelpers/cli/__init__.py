@@ -19,9 +19,12 @@ from typing import Any, NoReturn, Sequence
 
 import requests
 
-from rchelpers import ApiError, ConfigError, RCHelpersError
-from rchelpers.cli import events, listen, simulator, subscriptions
+from rchelpers.cli.events import configure as add_event_commands
+from rchelpers.cli.listen import configure as add_listen_command
 from rchelpers.cli.output import CliError, Output, one_line
+from rchelpers.cli.simulator import configure as add_simulator_commands
+from rchelpers.cli.subscriptions import configure as add_subscription_commands
+from rchelpers.errors import ApiError, ConfigError, RCHelpersError
 
 __all__ = ["main", "build_parser"]
 
@@ -59,10 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log in afresh instead of reusing the token cached in "
                              "~/.cache/rchelpers/cli.token.json (mode 0600)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    simulator.configure(commands)
-    listen.configure(commands)
-    events.configure(commands)
-    subscriptions.configure(commands)
+    add_simulator_commands(commands)
+    add_listen_command(commands)
+    add_event_commands(commands)
+    add_subscription_commands(commands)
     return parser
 
 

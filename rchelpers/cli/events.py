@@ -10,8 +10,8 @@ import argparse
 import json
 from typing import Any
 
-from rchelpers.cli import platform
 from rchelpers.cli.output import CliError, Output, UsageError, print_table
+from rchelpers.cli.platform import sim_control
 from rchelpers.cli.summary import event_kind
 
 TRIGGER_EXAMPLES = """\
@@ -86,7 +86,7 @@ def run_trigger(args: argparse.Namespace) -> int:
     """Trigger a sample event (``POST /_sim/events``) or play a scenario (``POST /_sim/scenarios/{name}``)."""
     output = Output(args.json)
     fields = dict(args.fields)
-    control = platform.sim_control(REAL_PLATFORM_TRIGGER)
+    control = sim_control(REAL_PLATFORM_TRIGGER)
     try:
         kinds = control.get("/_sim/events").get("kinds", {})
         kind = _as_kind(args.name, kinds)
@@ -145,7 +145,7 @@ def run_deliveries(args: argparse.Namespace) -> int:
     """Print the simulator's delivery log (``GET /_sim/deliveries``)."""
     output = Output(args.json)
     params = {k: v for k, v in (("subscriptionId", args.subscription), ("uuid", args.uuid)) if v}
-    control = platform.sim_control(REAL_PLATFORM_DELIVERIES)
+    control = sim_control(REAL_PLATFORM_DELIVERIES)
     try:
         records = control.get("/_sim/deliveries", params).get("records", [])
     finally:
@@ -171,7 +171,7 @@ def run_replay(args: argparse.Namespace) -> int:
     output = Output(args.json)
     if not args.id.strip():
         raise UsageError("argument ID: give a delivery attempt id or a notification uuid (see rchelpers deliveries)")
-    control = platform.sim_control(REAL_PLATFORM_DELIVERIES)
+    control = sim_control(REAL_PLATFORM_DELIVERIES)
     try:
         response = control.request("POST", control.path("deliveries", args.id, "replay"))
         if response.status_code == 404:

@@ -24,22 +24,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from rchelpers import (
-    ApiError,
-    Config,
-    RestClient,
-    Subscription,
-    SubscriptionClient,
-    Tunnel,
-    WebhookEvent,
-    WebhookReceiver,
-    mask,
-    open_tunnel,
-    reminder_filter,
-)
-from rchelpers.cli import platform
 from rchelpers.cli.output import CliError, Output, UsageError
+from rchelpers.cli.platform import api_error_message, close_client, embedded_platform, load_config, login
 from rchelpers.cli.summary import event_kind, summarize
+from rchelpers.client.config import Config, env_value
+from rchelpers.client.rest import RestClient
+from rchelpers.client.subscriptions import Subscription, SubscriptionClient, presence_filter, reminder_filter
+from rchelpers.errors import ApiError
+from rchelpers.masking import mask
+from rchelpers.receiver.event import WebhookEvent
+from rchelpers.receiver.tunnel import Tunnel, open_tunnel
+from rchelpers.receiver.webhook_receiver import WebhookReceiver
 
 DEFAULT_EXPIRES_IN = 3600
 DEFAULT_REMINDER = (600, 120)
@@ -134,16 +129,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("argument --verification-token: give a token without spaces around it "
                          "(or leave the option out for a random one)")
     token = args.verification_token or secrets.token_urlsafe(24)
-    config = platform.load_config()
+    config = load_config()
     if forward_to:
         _check_reachable(forward_to)
     events: queue.Queue[WebhookEvent] = queue.Queue()
     with _signals_raise_interrupt(), contextlib.ExitStack() as stack:
         sim = None
         if config.uses_simulator:
-            config, sim = stack.enter_context(platform.embedded_platform(output))
-        client = platform.login(config, output, use_cache=sim is None and not args.no_token_cache)
-        stack.callback(platform.close_client, client)
+            config, sim = stack.enter_context(embedded_platform(output))
+        client = login(config, output, use_cache=sim is None and not args.no_token_cache)
+        stack.callback(close_client, client)
         receiver = WebhookReceiver(verification_token=token, journal=args.journal or False, on_event=events.put)
         receiver.start()
         stack.callback(receiver.stop)
@@ -160,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_filters(filters: list[str] | None) -> list[str]:
     if not filters:
-        return [platform.presence_filter()]
+        return [presence_filter()]
     for item in filters:
         if not item.startswith("/") or any(ch.isspace() for ch in item):
             raise UsageError(f"argument --filter: an event filter is a path such as "
@@ -193,7 +188,7 @@ def _check_reachable(url: str) -> None:
 
 
 def _open_tunnel(receiver: WebhookReceiver, output: Output) -> Tunnel:
-    authtoken = platform.env_value("NGROK_AUTHTOKEN")
+    authtoken = env_value("NGROK_AUTHTOKEN")
     if not authtoken:
         output.info("Tunnel: local (NGROK_AUTHTOKEN is not set): the simulator can reach the receiver, "
                     "the real platform cannot")
@@ -276,13 +271,13 @@ class ListenSession:
                                     expires_in=self.expires_in)
         except ApiError as exc:
             if exc.status == 400 and (exc.parameter_name == "eventFilters" or exc.error_code in FILTER_ERRORS):
-                raise UsageError(f"the platform refused the event filters ({platform.api_error_message(exc)}): fix "
+                raise UsageError(f"the platform refused the event filters ({api_error_message(exc)}): fix "
                                  "--filter, e.g. /restapi/v1.0/account/~/extension/~/presence") from None
             if exc.error_code in HANDSHAKE_ERRORS or exc.parameter_name == "deliveryMode.address":
                 raise CliError(f"the platform could not validate the receiver at {self.address} "
-                               f"({platform.api_error_message(exc)}): run `rchelpers check {self.address}` "
+                               f"({api_error_message(exc)}): run `rchelpers check {self.address}` "
                                "to see which rule fails") from None
-            raise CliError(f"creating the subscription failed: {platform.api_error_message(exc)}") from None
+            raise CliError(f"creating the subscription failed: {api_error_message(exc)}") from None
         except ValueError as exc:
             raise UsageError(f"argument --filter: {exc}") from None
 
@@ -356,9 +351,9 @@ class ListenSession:
             sub = self.subs.renew(self.subscription.id)
         except ApiError as exc:
             if exc.status == 404:
-                self.recreate(f"is gone ({platform.api_error_message(exc)})")
+                self.recreate(f"is gone ({api_error_message(exc)})")
             else:
-                self.output.warn(f"renewing subscription {self.subscription.id} failed: {platform.api_error_message(exc)}")
+                self.output.warn(f"renewing subscription {self.subscription.id} failed: {api_error_message(exc)}")
             return
         except requests.RequestException as exc:
             self.output.warn(f"renewing subscription {self.subscription.id} failed: {_request_failure(exc)}; "
@@ -376,9 +371,9 @@ class ListenSession:
             sub = self.subs.get(self.subscription.id)
         except ApiError as exc:
             if exc.status == 404:
-                self.recreate(f"is gone ({platform.api_error_message(exc)})")
+                self.recreate(f"is gone ({api_error_message(exc)})")
             else:
-                self.output.warn(f"checking subscription {self.subscription.id} failed: {platform.api_error_message(exc)}")
+                self.output.warn(f"checking subscription {self.subscription.id} failed: {api_error_message(exc)}")
             return
         except requests.RequestException as exc:
             self.output.warn(f"checking subscription {self.subscription.id} failed: {_request_failure(exc)}")
@@ -418,7 +413,7 @@ class ListenSession:
         except ApiError as exc:
             deleted = exc.status == 404  # already gone: nothing is left behind
             if not deleted:
-                self.output.warn(f"deleting subscription {sub.id} failed ({platform.api_error_message(exc)}): "
+                self.output.warn(f"deleting subscription {sub.id} failed ({api_error_message(exc)}): "
                                  f"delete it with `rchelpers subscriptions delete {sub.id}`")
         except requests.RequestException as exc:
             self.output.warn(f"deleting subscription {sub.id} failed ({_request_failure(exc)}): delete it with "

@@ -16,13 +16,15 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from rchelpers import ApiError, Config, RestClient, TokenManager, mask
 from rchelpers.cli.output import CliError, Output
-from rchelpers.config import env_value  # public after the architecture merge
-from rchelpers.subscriptions import presence_filter  # public after the architecture merge
+from rchelpers.client.auth import TokenManager
+from rchelpers.client.config import Config, env_value
+from rchelpers.client.rest import RestClient
+from rchelpers.errors import ApiError
+from rchelpers.masking import mask
 
-__all__ = ["NO_PLATFORM", "SimControl", "env_value", "load_config", "login", "presence_filter", "sim_control",
-           "token_cache_path", "embedded_platform"]
+__all__ = ["NO_PLATFORM", "SimControl", "api_error_message", "close_client", "embedded_platform", "load_config",
+           "login", "require_server", "sim_control", "token_cache_path"]
 
 #: What to do when a command needs a running platform and none is configured.
 NO_PLATFORM = ("no platform is configured (RC_SERVER_URL is not set): start a simulator in another terminal with "

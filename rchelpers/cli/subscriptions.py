@@ -5,9 +5,10 @@ import argparse
 from datetime import timezone
 from typing import Any
 
-from rchelpers import ApiError, Subscription, SubscriptionClient
-from rchelpers.cli import platform
 from rchelpers.cli.output import CliError, Output, print_table
+from rchelpers.cli.platform import api_error_message, close_client, load_config, login, require_server
+from rchelpers.client.subscriptions import Subscription, SubscriptionClient
+from rchelpers.errors import ApiError
 
 EXAMPLES = """\
 examples:
@@ -41,8 +42,8 @@ def configure(subparsers: Any) -> None:
 
 
 def _client(output: Output, args: argparse.Namespace) -> SubscriptionClient:
-    config = platform.require_server(platform.load_config())
-    return SubscriptionClient(platform.login(config, output, use_cache=not args.no_token_cache))
+    config = require_server(load_config())
+    return SubscriptionClient(login(config, output, use_cache=not args.no_token_cache))
 
 
 def _call(what: str, fn: Any, *args: Any) -> Any:
@@ -50,7 +51,7 @@ def _call(what: str, fn: Any, *args: Any) -> Any:
         return fn(*args)
     except ApiError as exc:
         hint = ": list them with `rchelpers subscriptions list`" if exc.status == 404 else ""
-        raise CliError(f"{what} failed: {platform.api_error_message(exc)}{hint}") from None
+        raise CliError(f"{what} failed: {api_error_message(exc)}{hint}") from None
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -60,7 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
     try:
         records = _call("listing the subscriptions", subs.list_all)
     finally:
-        platform.close_client(subs.client)
+        close_client(subs.client)
     if args.json:
         output.document([s.raw for s in records])
         return 0
@@ -81,7 +82,7 @@ def run_get(args: argparse.Namespace) -> int:
     try:
         sub = _call(f"reading subscription {args.id}", subs.get, args.id)
     finally:
-        platform.close_client(subs.client)
+        close_client(subs.client)
     _print_one(output, args.json, sub)
     return 0
 
@@ -93,7 +94,7 @@ def run_renew(args: argparse.Namespace) -> int:
     try:
         sub = _call(f"renewing subscription {args.id}", subs.renew, args.id)
     finally:
-        platform.close_client(subs.client)
+        close_client(subs.client)
     if not args.json:
         output.line(f"Renewed subscription {sub.id} (PUT, no body): expires in {sub.expires_in} s.")
     _print_one(output, args.json, sub)
@@ -107,7 +108,7 @@ def run_delete(args: argparse.Namespace) -> int:
     try:
         _call(f"deleting subscription {args.id}", subs.delete, args.id)
     finally:
-        platform.close_client(subs.client)
+        close_client(subs.client)
     if args.json:
         output.document({"deleted": args.id})
     else:

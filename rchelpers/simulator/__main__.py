@@ -16,7 +16,8 @@ import sys
 import threading
 from typing import Callable, Sequence
 
-from rchelpers.simulator import Credentials, Simulator, checker, mask
+from rchelpers.simulator.checker import configure_parser as configure_check, run_command as run_check
+from rchelpers.simulator.simulator import Credentials, Simulator, mask
 
 #: Subcommands: name -> (configure the subparser, run it and return the exit status).
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
@@ -40,13 +41,15 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
 
 
 def write_env_file(path: str, credentials: Credentials) -> None:
-    """Write the four ``RC_*`` lines to ``path``, created with mode 0600."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, 0o600)
-    os.fchmod(fd, 0o600)  # also when the file already existed with wider permissions
+    """Write the four ``RC_*`` lines to ``path`` with mode 0600, atomically: a reader sees the old file or the
+    whole new one, never a half-written one."""
+    partial = f"{path}.{os.getpid()}.partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when a stale partial file existed with wider permissions
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         for name, value in credentials.as_env().items():
             handle.write(f"{name}={value}\n")
+    os.replace(partial, path)
 
 
 def masked_env(credentials: Credentials) -> list[str]:
@@ -102,7 +105,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 add_command("serve", _configure_serve, serve)
-add_command("check", checker.configure_parser, checker.run_command)
+add_command("check", configure_check, run_check)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,8 +2,10 @@
 
 ``check_receiver(url)`` plays the part of RingCentral for a few seconds: it sends the validation
 handshake, sample notifications with the right and a wrong ``Verification-Token``, an empty-body POST
-and a burst of concurrent notifications, and judges each reply by the rules in PLATFORM-FACTS.md §2–§5
-and DECISIONS.md. It needs no running Simulator: these are the platform's rules, not its state.
+and a burst of concurrent notifications, and judges each reply by the platform's webhook rules (developer
+guide, "Webhooks"; the limits are the simulator's defaults in :mod:`.options`). It needs no running
+Simulator: these are the platform's rules, not its state. Every request goes through the simulator's
+:class:`~rchelpers.simulator.webhook_client.WebhookClient`.
 
 An https URL is reached as the platform reaches it: TLS 1.2 or higher, a certificate for the URL's host
 from a trusted CA (the system's store, plus ``ca_file`` for a local test CA); the ``tls`` rule reports
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import http.client
 import json
 import os
 import socket
@@ -28,11 +29,21 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from rchelpers.simulator.handshake import USER_AGENT, describe_tls_error, webhook_ssl_context
+from rchelpers.simulator.options import CHECK_BURST, CHECK_TIMEOUT, DEFAULTS, STRICT_TIME_LIMIT_MS
+from rchelpers.simulator.webhook_client import (
+    USER_AGENT,
+    WebhookClient,
+    WebhookReply,
+    WebhookSendError,
+    describe_tls_error,
+    validation_headers,
+    webhook_ssl_context,
+)
 
-MAX_REPLY_BYTES = 1024
-TIME_LIMIT_MS = 3000.0
-STRICT_TIME_LIMIT_MS = 1000.0
+#: The handshake reply's size limit the check applies (the simulator's default ``max_reply_bytes``).
+MAX_REPLY_BYTES = DEFAULTS.max_reply_bytes
+#: The platform's time limit in ms (the simulator's default ``validation_timeout``).
+TIME_LIMIT_MS = DEFAULTS.validation_timeout * 1000.0
 #: At most this many concurrent notifications in the burst rule (one thread each).
 MAX_BURST = 500
 #: What the ``tls`` rule tells to fix when the TLS handshake with an https receiver fails.
@@ -129,56 +140,14 @@ class CheckReport:
         return "\n".join(line.rstrip() for line in lines)
 
 
-@dataclass
-class _Reply:
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    latency_ms: float
-    tls_version: str | None = None  #: e.g. ``TLSv1.3`` for an https URL
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers:
-            if key.lower() == name.lower():
-                return value
-        return None
-
-    @property
-    def size(self) -> int:
-        """Bytes of the reply as sent: status line, header lines, blank line and body."""
-        head = f"HTTP/1.1 {self.status} {self.reason}\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in self.headers) + "\r\n"
-        return len(head.encode("latin-1", "replace")) + len(self.body)
-
-
-def _post(url: str, headers: dict[str, str], body: bytes, timeout: float,
-          ssl_context: ssl.SSLContext | None = None) -> _Reply:
-    """One POST on a fresh connection; raises OSError (incl. timeouts and ssl.SSLError) when it cannot complete."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None  # check_receiver refuses a URL without a host
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    if parts.scheme == "https":
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl_context or webhook_ssl_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    started = time.perf_counter()
-    try:
-        conn.request("POST", path, body=body, headers={**headers, "Content-Length": str(len(body))})
-        tls_version = conn.sock.version() if isinstance(conn.sock, ssl.SSLSocket) else None
-        response = conn.getresponse()
-        data = response.read()
-        latency = (time.perf_counter() - started) * 1000.0
-        return _Reply(response.status, response.reason, response.getheaders(), data, latency, tls_version)
-    finally:
-        conn.close()
+def _post(client: WebhookClient, url: str, headers: dict[str, str], body: bytes, timeout: float) -> WebhookReply:
+    """One POST on a fresh connection; raises WebhookSendError when it cannot complete."""
+    return client.post(url, body, {**headers, "Content-Length": str(len(body))}, timeout)
 
 
 def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, WebhookSendError):
+        exc = exc.cause
     if isinstance(exc, ssl.SSLError):
         return f"TLS handshake failed: {describe_tls_error(exc)}"
     if isinstance(exc, (socket.timeout, TimeoutError)):
@@ -226,16 +195,15 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[index]
 
 
-def _check_handshake(url: str, timeout: float, time_limit_ms: float, strict_ms: float,
-                     ssl_context: ssl.SSLContext | None = None) -> tuple[list[RuleResult], bool]:
+def _check_handshake(client: WebhookClient, url: str, timeout: float, time_limit_ms: float,
+                     strict_ms: float) -> tuple[list[RuleResult], bool]:
     token = str(uuid.uuid4())
-    headers = {"Validation-Token": token, "Content-Type": "application/json", "User-Agent": USER_AGENT}
     try:
-        reply = _post(url, headers, b"", timeout, ssl_context)
-    except ssl.SSLError as exc:
-        return [RuleResult("reachable", True, "TCP connection accepted"),
-                RuleResult("tls", False, _describe_error(exc), TLS_FIX)], False
-    except OSError as exc:
+        reply = _post(client, url, validation_headers(token), b"", timeout)
+    except WebhookSendError as exc:
+        if isinstance(exc.cause, ssl.SSLError):
+            return [RuleResult("reachable", True, "TCP connection accepted"),
+                    RuleResult("tls", False, _describe_error(exc), TLS_FIX)], False
         what = _describe_error(exc)
         fix = (
             "start the receiver and check the URL (scheme, host, port, path); it must be reachable from RingCentral"
@@ -293,14 +261,13 @@ def _latency_rule(name: str, latency_ms: float, limit_ms: float, advisory: bool)
 
 
 def _check_notifications(
-    url: str, verification_token: str | None, timeout: float, time_limit_ms: float,
-    ssl_context: ssl.SSLContext | None = None,
+    client: WebhookClient, url: str, verification_token: str | None, timeout: float, time_limit_ms: float,
 ) -> list[RuleResult]:
     results: list[RuleResult] = []
     headers, body = _sample_notification(verification_token)
     name = "notification" if verification_token is None else "notification.right_token"
     try:
-        reply = _post(url, headers, body, timeout, ssl_context)
+        reply = _post(client, url, headers, body, timeout)
         ok = 200 <= reply.status < 300 and reply.latency_ms <= time_limit_ms
         fix = ""
         if not 200 <= reply.status < 300:
@@ -309,7 +276,7 @@ def _check_notifications(
         elif not ok:
             fix = f"acknowledge within {time_limit_ms:.0f} ms; queue the work and reply first"
         results.append(RuleResult(name, ok, f"HTTP {reply.status} in {reply.latency_ms:.1f} ms", fix))
-    except OSError as exc:
+    except WebhookSendError as exc:
         results.append(RuleResult(name, False, _describe_error(exc),
                                   f"acknowledge notifications with 2xx within {time_limit_ms:.0f} ms"))
     if verification_token is None:
@@ -320,7 +287,7 @@ def _check_notifications(
         return results
     wrong_headers, wrong_body = _sample_notification("wrong-" + uuid.uuid4().hex[:8])
     try:
-        reply = _post(url, wrong_headers, wrong_body, timeout, ssl_context)
+        reply = _post(client, url, wrong_headers, wrong_body, timeout)
         refused = not 200 <= reply.status < 300
         results.append(RuleResult(
             "notification.wrong_token", refused,
@@ -329,17 +296,16 @@ def _check_notifications(
             "answer 401/403 when it differs (anyone who knows the URL can post to it)",
             advisory=True,
         ))
-    except OSError as exc:
+    except WebhookSendError as exc:
         results.append(RuleResult("notification.wrong_token", None, _describe_error(exc), advisory=True))
     return results
 
 
-def _check_empty_body(url: str, timeout: float, time_limit_ms: float,
-                     ssl_context: ssl.SSLContext | None = None) -> RuleResult:
+def _check_empty_body(client: WebhookClient, url: str, timeout: float, time_limit_ms: float) -> RuleResult:
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     try:
-        reply = _post(url, headers, b"", timeout, ssl_context)
-    except OSError as exc:
+        reply = _post(client, url, headers, b"", timeout)
+    except WebhookSendError as exc:
         return RuleResult("empty_body", False, _describe_error(exc),
                           "answer an empty-body POST quickly (the validation request has no body)")
     ok = reply.status < 500 and reply.latency_ms <= time_limit_ms
@@ -351,16 +317,15 @@ def _check_empty_body(url: str, timeout: float, time_limit_ms: float,
 
 
 def _check_burst(
-    url: str, verification_token: str | None, burst: int, timeout: float, time_limit_ms: float,
-    ssl_context: ssl.SSLContext | None = None,
+    client: WebhookClient, url: str, verification_token: str | None, burst: int, timeout: float, time_limit_ms: float,
 ) -> RuleResult:
     def one() -> tuple[int | None, float, str]:
         headers, body = _sample_notification(verification_token)
         started = time.perf_counter()
         try:
-            reply = _post(url, headers, body, timeout, ssl_context)
+            reply = _post(client, url, headers, body, timeout)
             return reply.status, reply.latency_ms, ""
-        except OSError as exc:
+        except WebhookSendError as exc:
             return None, (time.perf_counter() - started) * 1000.0, _describe_error(exc)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=burst) as pool:
@@ -385,8 +350,8 @@ def check_receiver(
     url: str,
     *,
     verification_token: str | None = None,
-    timeout: float = 5.0,
-    burst: int = 20,
+    timeout: float = CHECK_TIMEOUT,
+    burst: int = CHECK_BURST,
     time_limit_ms: float = TIME_LIMIT_MS,
     strict_time_limit_ms: float = STRICT_TIME_LIMIT_MS,
     ca_file: str | os.PathLike[str] | None = None,
@@ -412,17 +377,18 @@ def check_receiver(
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
     context = webhook_ssl_context(ca_file) if parts.scheme == "https" or ca_file is not None else None
+    client = WebhookClient(context)
     report = CheckReport(url)
-    handshake, reachable = _check_handshake(url, timeout, time_limit_ms, strict_time_limit_ms, context)
+    handshake, reachable = _check_handshake(client, url, timeout, time_limit_ms, strict_time_limit_ms)
     report.results.extend(handshake)
     rest = ["notification", "notification.wrong_token", "empty_body", f"burst.{burst}"]
     if not reachable:
         why = "TLS handshake failed" if handshake[-1].name == "tls" else "receiver not reachable"
         report.results.extend(RuleResult(name, None, f"skipped: {why}") for name in rest)
         return report
-    report.results.extend(_check_notifications(url, verification_token, timeout, time_limit_ms, context))
-    report.results.append(_check_empty_body(url, timeout, time_limit_ms, context))
-    report.results.append(_check_burst(url, verification_token, burst, timeout, time_limit_ms, context))
+    report.results.extend(_check_notifications(client, url, verification_token, timeout, time_limit_ms))
+    report.results.append(_check_empty_body(client, url, timeout, time_limit_ms))
+    report.results.append(_check_burst(client, url, verification_token, burst, timeout, time_limit_ms))
     return report
 
 
@@ -432,8 +398,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                           "against a receiver URL; exit status 1 if a required rule fails.")
     parser.add_argument("url", help="the webhook address to check, e.g. http://127.0.0.1:5000/webhook")
     parser.add_argument("--verification-token", default=None, help="the token the receiver expects")
-    parser.add_argument("--burst", type=int, default=20, help="concurrent notifications to send (default 20)")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)")
+    parser.add_argument("--burst", type=int, default=CHECK_BURST,
+                        help=f"concurrent notifications to send (default {CHECK_BURST})")
+    parser.add_argument("--timeout", type=float, default=CHECK_TIMEOUT,
+                        help=f"seconds to wait for each reply (default {CHECK_TIMEOUT:g})")
     parser.add_argument("--ca-file", default=None,
                         help="a PEM file of CA certificates to trust for an https URL, besides the system's")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -16,14 +16,12 @@ import threading
 import time
 from typing import Callable
 
+from rchelpers.simulator.errors import ClockError
+
 log = logging.getLogger(__name__)
 
 #: At most this many jobs run in one :meth:`SimClock.advance` or :meth:`SimClock.run_due` call.
 MAX_JOBS_PER_CALL = 1_000_000
-
-
-class ClockError(RuntimeError):
-    """Raised when the clock cannot do what was asked (runaway job loop, re-entrant advance)."""
 
 
 def iso(t: float) -> str:

@@ -1,6 +1,6 @@
-"""Errors the simulated platform answers with, shaped as RingCentral's error bodies.
+"""The simulator's exceptions: one root, :class:`SimulatorError`, and the platform's error bodies.
 
-API errors carry ``errors[0]`` and mirror it at the top level (``errorCode``, ``message`` and, where
+:class:`PlatformError` is "answer with this RingCentral error body": it carries ``errors[0]`` and mirror it at the top level (``errorCode``, ``message`` and, where
 there is one, ``parameterName``), as real responses do. OAuth errors use the OAuth body
 (``error``, ``error_description``, ``errors[]``).
 """
@@ -9,7 +9,31 @@ from __future__ import annotations
 from typing import Any
 
 
-class ApiError(Exception):
+class SimulatorError(Exception):
+    """The root of every exception the simulator raises on purpose."""
+
+
+class OptionError(SimulatorError, ValueError):
+    """An option of ``Simulator`` (or of one of its parts) has a value it cannot use."""
+
+
+class ClockError(SimulatorError, RuntimeError):
+    """The clock cannot do what was asked (runaway job loop, re-entrant advance)."""
+
+
+class FilterSyntaxError(SimulatorError, ValueError):
+    """A filter the platform does not know, or with a malformed path or query."""
+
+
+class TriggerError(SimulatorError, ValueError):
+    """A sample event could not be built: unknown kind, unknown field or a value of the wrong type."""
+
+
+class DeliveryError(SimulatorError, LookupError):
+    """A replay could not be done (unknown attempt or uuid, or the subscription no longer receives)."""
+
+
+class PlatformError(SimulatorError):
     """An error response of the platform: HTTP ``status``, RingCentral ``code`` and ``message``."""
 
     def __init__(self, status: int, code: str, message: str, parameter_name: str | None = None,
@@ -32,7 +56,7 @@ class ApiError(Exception):
         return body
 
 
-class OAuthError(ApiError):
+class OAuthError(PlatformError):
     """An error of ``/restapi/oauth/*``: ``error`` (RFC 6749 code) plus RingCentral's ``errors[]``."""
 
     def __init__(self, status: int, error: str, code: str, message: str,
@@ -49,55 +73,55 @@ class OAuthError(ApiError):
 
 
 # --- the common API errors ----------------------------------------------------------------------
-def missing_parameter(name: str) -> ApiError:
+def missing_parameter(name: str) -> PlatformError:
     """400 CMN-100 for a required field that is absent (wording chosen by the simulator)."""
-    return ApiError(400, "CMN-100", f"Parameter [{name}] is required", name)
+    return PlatformError(400, "CMN-100", f"Parameter [{name}] is required", name)
 
 
-def invalid_parameter(name: str, detail: str = "", status: int = 400) -> ApiError:
+def invalid_parameter(name: str, detail: str = "", status: int = 400) -> PlatformError:
     """400 CMN-101 ``Parameter [name] value is invalid`` (``detail`` appended after a colon)."""
     message = f"Parameter [{name}] value is invalid"
     if detail:
         message += f": {detail}"
-    return ApiError(status, "CMN-101", message, name)
+    return PlatformError(status, "CMN-101", message, name)
 
 
-def not_found(name: str) -> ApiError:
+def not_found(name: str) -> PlatformError:
     """404 CMN-102 ``Resource for parameter [name] is not found``."""
-    return ApiError(404, "CMN-102", f"Resource for parameter [{name}] is not found", name)
+    return PlatformError(404, "CMN-102", f"Resource for parameter [{name}] is not found", name)
 
 
-def bad_json() -> ApiError:
+def bad_json() -> PlatformError:
     """400 CMN-103 for a body that is not JSON."""
-    return ApiError(400, "CMN-103", "JSON can't be parsed.")
+    return PlatformError(400, "CMN-103", "JSON can't be parsed.")
 
 
-def cannot_parse(detail: str = "") -> ApiError:
+def cannot_parse(detail: str = "") -> PlatformError:
     """400 CMN-104 ``Cannot parse request`` (for a body of the wrong shape)."""
-    return ApiError(400, "CMN-104", "Cannot parse request" + (f": {detail}" if detail else ""))
+    return PlatformError(400, "CMN-104", "Cannot parse request" + (f": {detail}" if detail else ""))
 
 
-def unknown_route(path: str) -> ApiError:
+def unknown_route(path: str) -> PlatformError:
     """404 CMN-120 ``Invalid URI`` for a path the platform does not serve."""
-    return ApiError(404, "CMN-120", f"Invalid URI [{path}]")
+    return PlatformError(404, "CMN-120", f"Invalid URI [{path}]")
 
 
-def method_not_allowed(method: str, allowed: list[str]) -> ApiError:
+def method_not_allowed(method: str, allowed: list[str]) -> PlatformError:
     """405 for a known path called with another method (``Allow`` header lists the right ones)."""
-    return ApiError(405, "CMN-202", f"Operation is not supported: method [{method}] is not allowed here",
+    return PlatformError(405, "CMN-202", f"Operation is not supported: method [{method}] is not allowed here",
                     headers={"Allow": ", ".join(allowed)})
 
 
-def body_too_large(limit: int) -> ApiError:
+def body_too_large(limit: int) -> PlatformError:
     """413 for a request body above the simulator's limit."""
-    return ApiError(413, "CMN-104", f"Cannot parse request: body larger than {limit} bytes")
+    return PlatformError(413, "CMN-104", f"Cannot parse request: body larger than {limit} bytes")
 
 
-def rate_exceeded(retry_after: int, headers: dict[str, str]) -> ApiError:
+def rate_exceeded(retry_after: int, headers: dict[str, str]) -> PlatformError:
     """429 CMN-301 ``Request rate exceeded`` with ``Retry-After``."""
-    return ApiError(429, "CMN-301", "Request rate exceeded", headers={**headers, "Retry-After": str(retry_after)})
+    return PlatformError(429, "CMN-301", "Request rate exceeded", headers={**headers, "Retry-After": str(retry_after)})
 
 
-def unauthorized(code: str, message: str) -> ApiError:
+def unauthorized(code: str, message: str) -> PlatformError:
     """401 for an API call without a valid access token."""
-    return ApiError(401, code, message)
+    return PlatformError(401, code, message)

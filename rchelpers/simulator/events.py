@@ -3,7 +3,7 @@
 :class:`EventFactory` builds a :class:`SampleEvent` of one of :data:`KINDS` (presence, message store,
 instant SMS, extension info, extension list) with ids, numbers and times taken from the simulator's
 seeded random generator and clock, so the same seed gives the same bytes. The bodies follow the
-platform's documented examples (PLATFORM-FACTS §4) and its event schemas; any body field can be
+platform's documented examples (developer guide, "Event types") and its event schemas; any body field can be
 overridden by the caller, and an unknown kind or field, or a value of the wrong type, is refused with
 a :class:`TriggerError` that says what is accepted.
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rchelpers.simulator.clock import iso
+from rchelpers.simulator.errors import TriggerError
 from rchelpers.simulator.filters import EventFilter
 
 #: The kinds of sample event :meth:`EventFactory.build` knows.
@@ -32,10 +33,6 @@ MESSAGE_TYPES = ("Fax", "SMS", "VoiceMail", "Pager")
 DIRECTIONS = ("Inbound", "Outbound")
 EXTENSION_HINTS = ("AccountSettings", "AccountStatus", "AnsweringRules", "CompanyNumbers", "DialingPlan",
                    "ExtensionInfo", "Features", "Limits", "Permissions", "ProfileImage", "VideoConfiguration")
-
-
-class TriggerError(ValueError):
-    """A sample event could not be built: unknown kind, unknown field or a value of the wrong type."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 from urllib.parse import parse_qsl
 
-from rchelpers.simulator.errors import ApiError
+from rchelpers.simulator.errors import FilterSyntaxError, PlatformError
 
 API_PREFIX = "/restapi/v1.0"
 
@@ -97,10 +97,6 @@ class EventFilter:
         return int(self.params["interval"]) if self.is_reminder else None
 
 
-class FilterSyntaxError(ValueError):
-    """A filter the platform does not know, or with a malformed path or query."""
-
-
 def parse_filter(raw: str, owner: Owner) -> EventFilter:
     """Parse one filter for ``owner``; raises :class:`FilterSyntaxError` (no permission checks here)."""
     if not isinstance(raw, str) or not raw.strip():
@@ -167,16 +163,16 @@ def _parse_query(query: str, allowed: Mapping[str, tuple[str, ...] | None], fami
     return params
 
 
-def invalid_filters(filters: Sequence[str], detail: str = "") -> ApiError:
+def invalid_filters(filters: Sequence[str], detail: str = "") -> PlatformError:
     """400 SUB-508 ``Invalid event filters: [...]`` with ``parameterName: eventFilters``."""
     message = f"Invalid event filters: [{', '.join(filters)}]"
     if detail:
         message += f": {detail}"
-    return ApiError(400, "SUB-508", message, "eventFilters")
+    return PlatformError(400, "SUB-508", message, "eventFilters")
 
 
 def parse_filters(raw_filters: Sequence[str], owner: Owner) -> list[EventFilter]:
-    """Parse and permission-check every filter; raises :class:`ApiError` (SUB-508, SUB-405/406/408)."""
+    """Parse and permission-check every filter; raises :class:`PlatformError` (SUB-508, SUB-405/406/408)."""
     parsed: list[EventFilter] = []
     bad: list[tuple[str, str]] = []
     for raw in raw_filters:
@@ -188,11 +184,11 @@ def parse_filters(raw_filters: Sequence[str], owner: Owner) -> list[EventFilter]
         raise invalid_filters([raw for raw, _ in bad], "; ".join(f"{raw} ({why})" for raw, why in bad))
     for item in parsed:
         if item.account_id is not None and item.account_id != owner.account_id:
-            raise ApiError(403, "SUB-406", "Not allowed subscribe for events to extensions of other account")
+            raise PlatformError(403, "SUB-406", "Not allowed subscribe for events to extensions of other account")
         if item.extension_id is not None and item.extension_id != owner.extension_id:
             if item.family in MESSAGE_FAMILIES:
-                raise ApiError(403, "SUB-405", "Not allowed subscribe for messages to other extensions")
-            raise ApiError(403, "SUB-408", "Not allowed subscribe for unknown user")
+                raise PlatformError(403, "SUB-405", "Not allowed subscribe for messages to other extensions")
+            raise PlatformError(403, "SUB-408", "Not allowed subscribe for unknown user")
     return parsed
 
 

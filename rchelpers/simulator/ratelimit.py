@@ -11,13 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Hashable, Mapping
 
-#: group -> (requests allowed per window, window seconds, penalty seconds)
-DEFAULT_LIMITS: dict[str, tuple[int, float, float]] = {
-    "Light": (50, 60.0, 60.0),
-    "Medium": (40, 60.0, 60.0),
-    "Heavy": (10, 60.0, 60.0),
-    "Auth": (5, 60.0, 60.0),
-}
+from rchelpers.simulator.options import DEFAULT_LIMITS
 
 
 @dataclass

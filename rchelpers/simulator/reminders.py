@@ -2,8 +2,8 @@
 
 A subscription whose event filters include ``/restapi/v1.0/subscription/~?threshold=T&interval=I`` gets a
 reminder notification once its remaining lifetime is at most ``T`` seconds, and again every ``I``
-seconds until it expires or is renewed. The job runs every ``job_interval`` simulated seconds (5, see
-DECISIONS.md), so times are approximate to that granularity, as the platform's docs say. The reminder's
+seconds until it expires or is renewed. The job runs every ``reminder_job_interval`` simulated seconds
+(5 by default, guessed), so times are approximate to that granularity, as the platform's docs say. The reminder's
 ``event`` is the filter string as subscribed (it keeps ``~``) and its body is ``{"expiresIn": remaining}``.
 
 Renewal (PUT, or POST .../renew) restarts the reminders: :meth:`ReminderJob.restart` forgets when the last
@@ -17,50 +17,27 @@ import math
 import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
-from urllib.parse import parse_qsl, urlsplit
 
 from rchelpers.simulator.clock import Job, SimClock
+from rchelpers.simulator.errors import OptionError
+from rchelpers.simulator.filters import EventFilter
+from rchelpers.simulator.options import DEFAULTS
 
 log = logging.getLogger(__name__)
-
-REMINDER_PATH = "/restapi/v1.0/subscription/~"
-DEFAULT_JOB_INTERVAL = 5.0
-
-
-@dataclass(frozen=True)
-class ReminderFilter:
-    """A parsed reminder filter: the string as subscribed, its threshold and interval in seconds."""
-
-    text: str
-    threshold: int
-    interval: int
-
-
-def parse_reminder_filter(event_filter: str) -> ReminderFilter | None:
-    """Parse ``/restapi/v1.0/subscription/~?threshold=T&interval=I``; None for any other filter or bad numbers."""
-    parts = urlsplit(event_filter)
-    if parts.path.rstrip("/") != REMINDER_PATH:
-        return None
-    params = dict(parse_qsl(parts.query))
-    try:
-        threshold = int(params["threshold"])
-        interval = int(params["interval"])
-    except (KeyError, ValueError):
-        return None
-    return ReminderFilter(event_filter, threshold, interval)
 
 
 @dataclass(frozen=True)
 class ReminderSubject:
-    """What the job needs to know about one Active subscription: its id, filters and expiration (epoch s)."""
+    """What the job needs to know about one Active subscription: its id, its reminder filters (parsed
+    once, when subscribed) and its expiration (epoch s)."""
 
     subscription_id: str
-    event_filters: tuple[str, ...]
+    reminders: tuple[EventFilter, ...]
     expiration: float
 
 
 class ReminderSource(Protocol):
-    """Where the job reads the subscriptions it may remind (``state.py`` adapts to it)."""
+    """Where the job reads the subscriptions it may remind (the simulator's subscriptions backend)."""
 
     def reminder_subjects(self) -> Iterable[ReminderSubject]:
         """Every Active WebHook subscription, in a stable order (e.g. creation order)."""
@@ -87,10 +64,10 @@ class ReminderJob:
         clock: SimClock,
         source: ReminderSource,
         send: SendReminder,
-        job_interval: float = DEFAULT_JOB_INTERVAL,
+        job_interval: float = DEFAULTS.reminder_job_interval,
     ) -> None:
         if job_interval <= 0:
-            raise ValueError(f"reminder_job_interval must be > 0 seconds, got {job_interval!r}")
+            raise OptionError(f"reminder_job_interval must be > 0 seconds, got {job_interval!r}")
         self.clock = clock
         self.source = source
         self.send = send
@@ -150,14 +127,15 @@ class ReminderJob:
             remaining = remaining_seconds(subject.expiration, now)
             if remaining <= 0:
                 continue
-            for text in subject.event_filters:
-                reminder = parse_reminder_filter(text)
-                if reminder is None or remaining > reminder.threshold:
+            for reminder in subject.reminders:
+                threshold, interval = reminder.threshold, reminder.interval
+                if threshold is None or interval is None or remaining > threshold:
                     continue
+                text = reminder.raw
                 key = (subject.subscription_id, text)
                 with self._lock:
                     last = self._last_sent.get(key)
-                    if last is not None and now - last < reminder.interval - 1e-6:
+                    if last is not None and now - last < interval - 1e-6:
                         continue
                     self._last_sent[key] = now
                 sent.append((subject.subscription_id, text, remaining))

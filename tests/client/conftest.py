@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-CLIENT_LOGGERS = ("rchelpers.config", "rchelpers.auth", "rchelpers.rest", "rchelpers.subscriptions")
+CLIENT_LOGGERS = ("rchelpers.config", "rchelpers.auth", "rchelpers.rest", "rchelpers.subscriptions", "rchelpers.client")
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 
-from rchelpers.auth import RetryAfterBudget, TokenManager
-from rchelpers.config import Config
-from rchelpers.errors import ApiError, AuthError, ConfigError, RateLimitError
-from rchelpers.rest import RestClient
+from rchelpers import ApiError, AuthError, Config, ConfigError, RateLimitError, RestClient, TokenManager
+from rchelpers.client.http_errors import RetryAfterBudget
 from rchelpers.simulator import Simulator
 
 LIST = "/restapi/v1.0/subscription"
@@ -350,7 +348,7 @@ def test_bad_rate_limit_bounds_are_refused(option: str, value: Any, message: str
 
 def test_a_noticeable_rate_limit_wait_is_logged_as_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     # A notebook shows WARNING lines: a long pause at the Auth limit must say why it happens.
-    caplog.set_level(logging.INFO, logger="rchelpers.auth")
+    caplog.set_level(logging.INFO, logger="rchelpers.client.http_errors")  # RetryAfterBudget's default logger
     error = RateLimitError(429, "CMN-301", "Request rate exceeded")
     error.retry_after = 0.2
     RetryAfterBudget(max_wait=1.0, notice_after=0.1).wait(error, "POST /restapi/oauth/token")

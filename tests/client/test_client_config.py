@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rchelpers.config import Config, is_local_host, is_loopback_url
-from rchelpers.errors import ConfigError
+from rchelpers import Config, ConfigError
+from rchelpers.client.config import is_local_host, is_loopback_url
 
 SECRET = "cs-7f3a9b2e1d4c8f6a0b5e"
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLXZhbHVl"

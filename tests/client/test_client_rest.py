@@ -7,10 +7,8 @@ from typing import Any, Callable
 
 import pytest
 
-from rchelpers.auth import TokenManager, parse_retry_after
-from rchelpers.config import Config
-from rchelpers.errors import ApiError, AuthError, RateLimitError
-from rchelpers.rest import RestClient
+from rchelpers import ApiError, AuthError, Config, RateLimitError, RestClient, TokenManager
+from rchelpers.client.http_errors import parse_retry_after
 from rchelpers.simulator import Simulator
 
 LIST = "/restapi/v1.0/subscription"

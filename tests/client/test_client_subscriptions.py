@@ -7,22 +7,22 @@ from typing import Any, Callable
 
 import pytest
 
-from rchelpers.config import Config
-from rchelpers.errors import ApiError, ConfigError
-from rchelpers.rest import RestClient
-from rchelpers.simulator import Simulator
-from rchelpers.subscriptions import (
+from rchelpers import (
+    ApiError,
+    Config,
+    ConfigError,
+    RestClient,
     Subscription,
     SubscriptionClient,
     extension_info_filter,
     extension_list_filter,
     instant_sms_filter,
-    is_reminder_filter,
     message_store_filter,
-    parse_reminder_filter,
     presence_filter,
     reminder_filter,
 )
+from rchelpers.client.subscriptions import is_reminder_filter, parse_reminder_filter
+from rchelpers.simulator import Simulator
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)  # a seeded simulator's frozen clock
 VERIFICATION_TOKEN = "vt-5d1e0c9a7b3f4e21"
@@ -241,7 +241,7 @@ def test_ids_are_quoted_and_checked(subs: SubscriptionClient) -> None:
 
 
 def test_a_blacklisted_record_as_the_platform_shows_it() -> None:
-    # the shape of the blacklisted record in RingCentral's troubleshooting docs (PLATFORM-FACTS.md §1.4)
+    # the shape of the blacklisted record in RingCentral's troubleshooting docs
     raw = {
         "uri": "https://platform.ringcentral.com/restapi/v1.0/subscription/1423e408-e25c-4421-8dd1-5f754e2f5648",
         "id": "1423e408-e25c-4421-8dd1-5f754e2f5648", "creationTime": "2022-03-18T01:45:30.573Z",

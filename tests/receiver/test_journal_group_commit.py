@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from rchelpers.journal import Journal, read_journal
+from rchelpers.receiver.journal import Journal, read_journal
 
 
 def test_concurrent_appends_share_flushes_and_all_land(tmp_path, monkeypatch):

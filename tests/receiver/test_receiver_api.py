@@ -12,8 +12,7 @@ import time
 import pytest
 import requests
 
-from rchelpers.errors import ReceiverError, WaitTimeout
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import ReceiverError, WaitTimeout, WebhookReceiver
 
 
 def _post_later(url: str, envelopes: list[dict], delay: float = 0.2) -> threading.Thread:

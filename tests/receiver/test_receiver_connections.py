@@ -8,7 +8,8 @@ import threading
 
 import requests
 
-from rchelpers.receiver import MAX_VALIDATION_TOKEN, WebhookReceiver
+from rchelpers import WebhookReceiver
+from rchelpers.receiver.rules import MAX_VALIDATION_TOKEN
 
 
 def test_client_that_half_closes_after_its_notification_still_gets_the_200(make_receiver, raw_exchange,

@@ -11,11 +11,11 @@ import threading
 import time
 from pathlib import Path
 
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import WebhookReceiver
 
 SERVER = """
 import sys, time
-from rchelpers.receiver import WebhookReceiver
+from rchelpers import WebhookReceiver
 rx = WebhookReceiver(journal=sys.argv[1], verification_token="durable-token-42").start()
 print(rx.port, flush=True)
 while True:

@@ -6,7 +6,7 @@ import socket
 
 import requests
 
-from rchelpers.receiver import WebhookEvent
+from rchelpers import WebhookEvent
 
 TOKEN = "verify-me-0123456789"
 

@@ -18,8 +18,8 @@ import pytest
 from pyngrok import conf, installer, ngrok, process
 from pyngrok.exception import PyngrokNgrokInstallError
 
-from rchelpers.errors import TunnelError
-from rchelpers.tunnel import LOCAL_ONLY_WARNING, Tunnel, open_tunnel
+from rchelpers import Tunnel, TunnelError, open_tunnel
+from rchelpers.receiver.tunnel import LOCAL_ONLY_WARNING
 
 FAKE_AGENT = Path(__file__).with_name("fake_ngrok.py")
 TOKEN = "2abcDEFfakeNgrokToken_0123456789xyz"

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from rchelpers.simulator.clock import ClockError, ClockTicker, SimClock, iso
+from rchelpers.simulator.clock import ClockTicker, SimClock, iso
+from rchelpers.simulator.errors import ClockError
 
 EPOCH = 1767225600.0  # 2026-01-01T00:00:00Z
 

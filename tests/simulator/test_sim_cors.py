@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from sim_helpers import SUBSCRIPTION, assert_error
+from sim_api import SUBSCRIPTION, assert_error
 
 ORIGIN = "http://localhost:8888"
 SDK_HEADERS = "authorization,client-id,content-type,x-user-agent"

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rchelpers.simulator import Simulator
-from sim_helpers import PRESENCE, SUBSCRIPTION, Api
+from sim_api import PRESENCE, SUBSCRIPTION, SimApi
 from webhook_stub import StubWebhook
 
 JSON_LEAVES = st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False) | st.text(max_size=20)
@@ -23,7 +23,7 @@ SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(
 def fuzz_env():
     hook = StubWebhook("echo")
     sim = Simulator(seed=99, rate_limits=None, subscription_limit=10_000).start()
-    client = Api(sim)
+    client = SimApi(sim)
     client.login()
     keep = client.create(hook.url).json()["id"]
     yield sim, client, hook, keep
@@ -33,7 +33,7 @@ def fuzz_env():
 
 
 def _snapshot(sim):
-    return {sid: (r.event_filters, r.expiration_time, r.lifetime) for sid, r in sim.state.subscriptions.items()}
+    return {sid: (r.event_filters, r.expiration_time, r.lifetime) for sid, r in sim.subscriptions.records.items()}
 
 
 def _addresses(hook):

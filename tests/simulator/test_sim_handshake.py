@@ -7,7 +7,7 @@ import pytest
 
 from rchelpers.simulator import Simulator
 from rchelpers.simulator.handshake import check_address, judge, run_handshake
-from sim_helpers import SUBSCRIPTION, Api, assert_error
+from sim_api import SUBSCRIPTION, SimApi, assert_error
 
 ADDRESS_INVALID = "Parameter [deliveryMode.address] value is invalid"
 
@@ -21,7 +21,7 @@ def quick_sim():
 
 @pytest.fixture
 def quick_api(quick_sim):
-    client = Api(quick_sim)
+    client = SimApi(quick_sim)
     client.login()
     yield client
     client.close()
@@ -44,7 +44,7 @@ def test_failed_handshake_refuses_the_create_and_changes_nothing(quick_sim, quic
         assert body["parameterName"] == "deliveryMode.address"
     assert len(hook.wait_for(1)) == 1  # the platform did call the address
     assert quick_api.records() == []
-    assert quick_sim.state.subscriptions == {}
+    assert quick_sim.subscriptions.records == {}
 
 
 def test_unreachable_port(quick_sim, quick_api, unreachable_url):
@@ -63,7 +63,7 @@ def test_handshakes_are_listed_for_inspection(quick_api, webhook_server):
 def test_a_slow_webhook_does_not_block_other_calls(quick_sim, webhook_server):
     slow = webhook_server("slow", delay=1.0)
     with Simulator(seed=12, rate_limits=None, validation_timeout=2.0) as sim:
-        creator, reader = Api(sim), Api(sim)
+        creator, reader = SimApi(sim), SimApi(sim)
         try:
             creator.login()
             reader.login()

@@ -5,7 +5,7 @@ Node.js: the SDKs themselves were run against the simulator once, by hand.
 """
 from __future__ import annotations
 
-from sim_helpers import SUBSCRIPTION, assert_error
+from sim_api import SUBSCRIPTION, assert_error
 
 #: The headers @ringcentral/sdk 5.x adds to every call.
 JS_HEADERS = {"X-User-Agent": "sdkcheck/1.0 RCJSSDK/5.0.11", "Client-Id": "ignored-by-the-platform"}

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from rchelpers.simulator import Simulator
-from rchelpers.simulator.server import Response
-from sim_helpers import PRESENCE, SUBSCRIPTION, Api, assert_error
+from rchelpers.simulator import SimResponse
+from sim_api import PRESENCE, SUBSCRIPTION, SimApi, assert_error
 
 
 def _threads() -> set[threading.Thread]:
@@ -22,7 +22,7 @@ def test_context_manager_leaves_no_thread_and_no_listening_socket(webhook_server
     before = _threads()
     with Simulator(rate_limits=None) as sim:
         port = int(sim.url.rsplit(":", 1)[1])
-        client = Api(sim)
+        client = SimApi(sim)
         client.login()
         client.create(hook.url)  # keep-alive connection still open when the simulator stops
         assert len(_threads() - before) >= 2
@@ -61,7 +61,7 @@ def test_credentials_are_masked_in_repr_and_complete_in_as_env():
 
 def _script(sim: Simulator, hook_url: str) -> list[bytes]:
     """A fixed sequence of calls; returns every response body."""
-    client = Api(sim)
+    client = SimApi(sim)
     bodies = []
     try:
         login = client.oauth("token", {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
@@ -118,14 +118,14 @@ def test_start_time_and_clock_speed_options():
 def test_ticker_purges_expired_subscriptions_in_accelerated_time(webhook_server):
     hook = webhook_server("echo")
     with Simulator(seed=1, clock_speed=200, rate_limits=None) as sim:
-        client = Api(sim)
+        client = SimApi(sim)
         try:
             client.login()
             sub_id = client.create(hook.url, expiresIn=2).json()["id"]
             deadline = time.monotonic() + 3
-            while sub_id in sim.state.subscriptions and time.monotonic() < deadline:
+            while sub_id in sim.subscriptions.records and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert sub_id not in sim.state.subscriptions  # removed by the ticker, no API call needed
+            assert sub_id not in sim.subscriptions.records  # removed by the ticker, no API call needed
         finally:
             client.close()
 
@@ -137,7 +137,7 @@ def test_reset_drops_tokens_and_subscriptions_but_keeps_credentials(sim, api, ho
     api.create(hook.url)
     sim.seed_subscription()
     sim.reset()
-    assert sim.state.subscriptions == {} and hooks == ["reset"]
+    assert sim.subscriptions.records == {} and hooks == ["reset"]
     assert_error(api.call("GET", SUBSCRIPTION), 401, "OAU-149")
     assert sim.credentials == creds
     api.login()
@@ -167,7 +167,7 @@ def test_control_routes(sim, api, hook):
     api.create(hook.url, expiresIn=60)
     advanced = requests.post(base + "/_sim/clock/advance", json={"seconds": 61}, timeout=5).json()
     assert advanced["iso"] == "2026-01-01T00:01:01.000Z" and advanced["jobsRun"] >= 1
-    assert sim.state.subscriptions == {}
+    assert sim.subscriptions.records == {}
     for bad in ({"seconds": -1}, {"seconds": "10"}, {}, {"seconds": True}):
         assert_error(requests.post(base + "/_sim/clock/advance", json=bad, timeout=5), 400, "CMN-101",
                      parameter="seconds")
@@ -187,10 +187,10 @@ def test_control_routes(sim, api, hook):
 
 
 def test_other_modules_can_add_routes(sim):
-    sim.add_route("GET", r"/_sim/hello/(?P<name>\w+)", lambda request: Response(200, {"hi": request.params["name"]}))
+    sim.add_route("GET", r"/_sim/hello/(?P<name>\w+)", lambda request: SimResponse(200, {"hi": request.params["name"]}))
     assert requests.get(sim.url + "/_sim/hello/bob", timeout=5).json() == {"hi": "bob"}
     with pytest.raises(ValueError, match="/_sim/"):
-        sim.add_route("GET", r"/hello", lambda request: Response(200, {}))
+        sim.add_route("GET", r"/hello", lambda request: SimResponse(200, {}))
 
 
 def test_a_failing_handler_answers_json_500_without_a_traceback(sim):
@@ -206,13 +206,13 @@ def test_a_failing_handler_answers_json_500_without_a_traceback(sim):
 def test_parallel_creates_never_pass_the_limit(webhook_server):
     hook = webhook_server("echo")
     with Simulator(seed=4, rate_limits=None, subscription_limit=3) as sim:
-        client = Api(sim)
+        client = SimApi(sim)
         client.login()
         statuses: list[int] = []
         lock = threading.Lock()
 
         def create() -> None:
-            worker = Api(sim)
+            worker = SimApi(sim)
             worker.token = client.token
             try:
                 status = worker.create(hook.url).status_code
@@ -228,13 +228,13 @@ def test_parallel_creates_never_pass_the_limit(webhook_server):
             thread.join(10)
         client.close()
         assert sorted(statuses) == [200, 200, 200, 403, 403, 403, 403, 403]
-        assert len(sim.state.subscriptions) == 3
+        assert len(sim.subscriptions.records) == 3
 
 
 def test_the_server_prints_nothing(capfd, webhook_server):
     hook = webhook_server("no_echo")
     with Simulator(seed=4, rate_limits=None) as sim:
-        client = Api(sim)
+        client = SimApi(sim)
         try:
             client.login()
             client.create(hook.url)

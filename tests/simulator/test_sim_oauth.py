@@ -6,7 +6,7 @@ import base64
 import pytest
 import requests
 
-from sim_helpers import JWT_GRANT, SUBSCRIPTION, Api, assert_error, assert_oauth_error
+from sim_api import JWT_GRANT, SUBSCRIPTION, SimApi, assert_error, assert_oauth_error
 
 
 def test_jwt_grant_returns_token_info_in_the_real_order(sim, api):
@@ -16,7 +16,7 @@ def test_jwt_grant_returns_token_info_in_the_real_order(sim, api):
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 3600 and body["refresh_token_expires_in"] == 604800
     assert "SubscriptionWebhook" in body["scope"].split()
-    assert body["owner_id"] == sim.state.user.extension_id
+    assert body["owner_id"] == sim.accounts.user.extension_id
 
 
 def test_client_id_in_the_body_is_accepted(sim, api):
@@ -75,7 +75,7 @@ def test_refresh_token_expires(sim, api):
 
 
 def test_refresh_by_another_app_is_refused(sim, api):
-    other = Api(sim, sim.second_app_credentials)
+    other = SimApi(sim, sim.second_app_credentials)
     try:
         response = other.oauth("token", {"grant_type": "refresh_token", "refresh_token": api.refresh_token})
         assert_oauth_error(response, 400, "invalid_grant", "OAU-213")
@@ -101,7 +101,7 @@ def test_server_ttl_options_cap_the_tokens(webhook_server):
     from rchelpers.simulator import Simulator
 
     with Simulator(seed=1, rate_limits=None, access_token_ttl=60, refresh_token_ttl=120) as short:
-        client = Api(short)
+        client = SimApi(short)
         try:
             body = client.login()
             assert (body["expires_in"], body["refresh_token_expires_in"]) == (60, 120)

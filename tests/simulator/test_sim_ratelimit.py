@@ -5,13 +5,13 @@ import pytest
 
 from rchelpers.simulator import Simulator
 from rchelpers.simulator.ratelimit import RateLimiter
-from sim_helpers import JWT_GRANT, SUBSCRIPTION, Api, assert_error
+from sim_api import JWT_GRANT, SUBSCRIPTION, SimApi, assert_error
 
 
 @pytest.fixture
 def limited():
     with Simulator(seed=5, rate_limits={"Light": (3, 60, 30), "Medium": (2, 60, 60), "Auth": (2, 60, 60)}) as sim:
-        client = Api(sim)
+        client = SimApi(sim)
         client.login()
         yield sim, client
         client.close()
@@ -19,7 +19,7 @@ def limited():
 
 def test_default_limits_and_headers_on_every_api_response(webhook_server):
     with Simulator(seed=5) as sim:
-        client = Api(sim)
+        client = SimApi(sim)
         try:
             login = client.oauth("token", {"grant_type": JWT_GRANT, "assertion": sim.credentials.jwt})
             assert (login.headers["X-Rate-Limit-Group"], login.headers["X-Rate-Limit-Limit"]) == ("auth", "5")
@@ -70,7 +70,7 @@ def test_a_refused_request_changes_nothing(limited, webhook_server):
     client.create(hook.url)
     response = client.create(hook.url)
     assert_error(response, 429, "CMN-301")
-    assert len(sim.state.subscriptions) == 2 and len(hook.requests) == 2
+    assert len(sim.subscriptions.records) == 2 and len(hook.requests) == 2
 
 
 def test_auth_group_limits_token_requests(limited):
@@ -85,7 +85,7 @@ def test_limits_are_per_app(limited):
     sim, client = limited
     for _ in range(3):
         client.call("GET", SUBSCRIPTION)
-    other = Api(sim, sim.second_app_credentials)
+    other = SimApi(sim, sim.second_app_credentials)
     try:
         other.login()
         assert other.call("GET", SUBSCRIPTION).status_code == 200

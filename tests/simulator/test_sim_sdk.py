@@ -46,7 +46,7 @@ def test_official_sdk_full_cycle(platform, webhook_server):
         rc.get(sub)
     assert "404" in str(info.value)
     rc.logout()
-    assert not sim.state.sessions
+    assert not sim.oauth.sessions
 
 
 def test_sdk_sees_expired_access_token_as_401_and_recovers_by_refresh(platform):

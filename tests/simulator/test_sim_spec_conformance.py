@@ -1,7 +1,7 @@
 """Findings of a one-off check of the simulator's JSON against RingCentral's OpenAPI schemas, kept as tests."""
 from __future__ import annotations
 
-from sim_helpers import SUBSCRIPTION
+from sim_api import SUBSCRIPTION
 
 
 def test_expires_in_is_at_least_1_while_the_subscription_lives(sim, api, hook):

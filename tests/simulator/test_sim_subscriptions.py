@@ -6,7 +6,7 @@ import re
 import pytest
 
 from rchelpers.simulator import Simulator
-from sim_helpers import PRESENCE, SUBSCRIPTION, Api, assert_error
+from sim_api import PRESENCE, SUBSCRIPTION, SimApi, assert_error
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -32,7 +32,7 @@ def test_create_returns_200_subscription_info_in_the_real_key_order(sim, api, ho
     assert info["deliveryMode"] == {"transportType": "WebHook", "encryption": False, "address": hook.url}
     assert "my-verification-token" not in response.text
     assert "my-verification-token" not in api.call("GET", SUBSCRIPTION).text
-    assert sim.state.subscriptions[info["id"]].verification_token == "my-verification-token"
+    assert sim.subscriptions.records[info["id"]].verification_token == "my-verification-token"
 
 
 def test_handshake_request_is_a_post_with_a_uuid_token_and_empty_body(api, hook):
@@ -60,7 +60,7 @@ def test_expires_in_is_clamped_to_the_maximum(api, hook):
 def test_bad_expires_in_is_cmn_101(sim, api, hook, value):
     assert_error(api.create(hook.url, expiresIn=value), 400, "CMN-101", "Parameter [expiresIn] value is invalid",
                  "expiresIn")
-    assert sim.state.subscriptions == {}
+    assert sim.subscriptions.records == {}
     assert hook.requests == []  # refused before any handshake
 
 
@@ -77,7 +77,7 @@ def test_list_is_scoped_to_user_and_app_and_includes_legacy_records(sim, api, ho
     first = api.create(hook.url).json()
     legacy = sim.seed_subscription("PubNub")
     socket_record = sim.seed_subscription("WebSocket")
-    other = Api(sim, sim.second_app_credentials)
+    other = SimApi(sim, sim.second_app_credentials)
     try:
         other.login()
         theirs = other.create(hook.url).json()
@@ -159,7 +159,7 @@ def test_expired_subscription_is_purged_by_the_clock_job(sim, api, hook):
     sim.clock.advance(59)
     assert [r["id"] for r in api.records()] == [info["id"]]
     sim.clock.advance(1)
-    assert info["id"] not in sim.state.subscriptions  # the job removed it, without any API call
+    assert info["id"] not in sim.subscriptions.records  # the job removed it, without any API call
     assert events == [("created", info["id"]), ("expired", info["id"])]
     assert_error(api.call("GET", f"{SUBSCRIPTION}/{info['id']}"), 404, "CMN-102")
     assert api.records() == []
@@ -242,7 +242,7 @@ def test_unknown_or_malformed_filters_are_sub_508(sim, api, hook, event_filter):
     # only the bad filter is named between the brackets, then why it is bad
     assert_error(api.create(hook.url, [PRESENCE, event_filter]), 400, "SUB-508",
                  f"Invalid event filters: [{event_filter}]: ", "eventFilters")
-    assert sim.state.subscriptions == {} and hook.requests == []
+    assert sim.subscriptions.records == {} and hook.requests == []
 
 
 @pytest.mark.parametrize("event_filter, code", [
@@ -253,7 +253,7 @@ def test_unknown_or_malformed_filters_are_sub_508(sim, api, hook, event_filter):
 ])
 def test_filters_for_someone_else_are_403(sim, api, hook, event_filter, code):
     assert_error(api.create(hook.url, [event_filter]), 403, code)
-    assert sim.state.subscriptions == {}
+    assert sim.subscriptions.records == {}
 
 
 @pytest.mark.parametrize("threshold, interval, ttl, rule", [
@@ -267,7 +267,7 @@ def test_reminder_rules(sim, api, hook, threshold, interval, ttl, rule):
     body = assert_error(api.create(hook.url, [event_filter], expiresIn=ttl), 400, "SUB-508",
                         f"Invalid event filters: [{event_filter}]", "eventFilters")
     assert rule in body["message"]
-    assert sim.state.subscriptions == {}
+    assert sim.subscriptions.records == {}
 
 
 def test_reminder_rules_at_their_limits_pass(api, hook):
@@ -314,7 +314,7 @@ def test_reminder_job_interval_option(webhook_server, make_sim, make_api):
 ])
 def test_missing_fields_and_wrong_types(sim, api, body, code, parameter):
     assert_error(api.call("POST", SUBSCRIPTION, json=body), 400, code, parameter=parameter)
-    assert sim.state.subscriptions == {}
+    assert sim.subscriptions.records == {}
 
 
 @pytest.mark.parametrize("raw, code", [(b"{not json", "CMN-103"), (b"\xff\xfe", "CMN-103"), (b"[1, 2]", "CMN-104"),
@@ -322,12 +322,12 @@ def test_missing_fields_and_wrong_types(sim, api, body, code, parameter):
 def test_unparsable_bodies(sim, api, raw, code):
     response = api.call("POST", SUBSCRIPTION, data=raw, headers={"Content-Type": "application/json"})
     assert_error(response, 400, code)
-    assert sim.state.subscriptions == {}
+    assert sim.subscriptions.records == {}
 
 
 def test_body_too_large_is_413(webhook_server):
     with Simulator(seed=3, rate_limits=None, max_body_bytes=1000) as small:
-        client = Api(small)
+        client = SimApi(small)
         try:
             client.login()
             response = client.call("POST", SUBSCRIPTION, data=b"x" * 5000, headers={"Content-Type": "application/json"})

@@ -22,8 +22,8 @@ import requests
 
 from rchelpers.simulator import Simulator, check_receiver
 from rchelpers.simulator import checker
-from rchelpers.simulator.handshake import webhook_ssl_context
-from sim_helpers import Api, assert_error
+from rchelpers.simulator.webhook_client import webhook_ssl_context
+from sim_api import SimApi, assert_error
 from webhook_stub import StubWebhook
 
 CERT_INVALID = "HTTPS certificate is not valid"
@@ -135,21 +135,21 @@ def trusting_sim(pki: ThrowawayPKI) -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def trusting_api(trusting_sim: Simulator, make_api: Callable[[Simulator], Api]) -> Api:
+def trusting_api(trusting_sim: Simulator, make_api: Callable[[Simulator], SimApi]) -> SimApi:
     """A logged-in raw client of ``trusting_sim``."""
     return make_api(trusting_sim)
 
 
-def _last_handshake(api: Api) -> dict[str, object]:
+def _last_handshake(api: SimApi) -> dict[str, object]:
     records = api.http.get(api.url("/_sim/handshakes"), timeout=5).json()["records"]
     return records[-1]
 
 
-def _assert_refused(api: Api, sim: Simulator, hook: StubWebhook, detail: str) -> None:
+def _assert_refused(api: SimApi, sim: Simulator, hook: StubWebhook, detail: str) -> None:
     """The create got 400 SUB-524, nothing was created, and the webhook saw no HTTP request."""
     seen = len(hook.requests)
     assert_error(api.create(hook.url), 400, "SUB-524", CERT_INVALID)
-    assert api.records() == [] and sim.state.subscriptions == {}
+    assert api.records() == [] and sim.subscriptions.records == {}
     assert len(hook.requests) == seen  # the TLS handshake failed before any request was sent
     assert hook.wait_for_tls_failures(1)  # and the webhook saw the handshake fail
     handshake = _last_handshake(api)
@@ -158,7 +158,7 @@ def _assert_refused(api: Api, sim: Simulator, hook: StubWebhook, detail: str) ->
 
 
 # --- the create call's handshake ------------------------------------------------------------------------
-def test_unknown_ca_is_refused_with_the_default_trust_store(api: Api, sim: Simulator, https_hook):
+def test_unknown_ca_is_refused_with_the_default_trust_store(api: SimApi, sim: Simulator, https_hook):
     hook = https_hook("good")  # signed by the test CA, which the system's store does not hold
     _assert_refused(api, sim, hook, "unable to get local issuer certificate")
 
@@ -168,18 +168,18 @@ def test_unknown_ca_is_refused_with_the_default_trust_store(api: Api, sim: Simul
     ("wrong_host", "IP address mismatch"),
     ("expired", "certificate has expired"),
 ])
-def test_bad_certificate_is_refused_with_sub_524(trusting_api: Api, trusting_sim: Simulator, https_hook, cert, detail):
+def test_bad_certificate_is_refused_with_sub_524(trusting_api: SimApi, trusting_sim: Simulator, https_hook, cert, detail):
     _assert_refused(trusting_api, trusting_sim, https_hook(cert), detail)
 
 
-def test_plain_http_server_behind_an_https_address_is_sub_524(trusting_api: Api, trusting_sim: Simulator,
+def test_plain_http_server_behind_an_https_address_is_sub_524(trusting_api: SimApi, trusting_sim: Simulator,
                                                               webhook_server):
     plain = webhook_server("echo")
     assert_error(trusting_api.create(plain.url.replace("http://", "https://")), 400, "SUB-524", CERT_INVALID)
     assert trusting_api.records() == []
 
 
-def test_tls_below_1_2_is_refused(pki: ThrowawayPKI, trusting_api: Api, trusting_sim: Simulator, https_hook):
+def test_tls_below_1_2_is_refused(pki: ThrowawayPKI, trusting_api: SimApi, trusting_sim: Simulator, https_hook):
     hook = https_hook("good", tls_version=ssl.TLSVersion.TLSv1_1)
     # Control: the server really speaks TLS 1.1 to a client that allows it (else the test would prove nothing).
     lenient = ssl.create_default_context(cafile=pki.ca_file)
@@ -207,7 +207,7 @@ def _post_with(context: ssl.SSLContext, url: str) -> tuple[str | None, int]:
         conn.close()
 
 
-def test_tls_1_2_is_accepted(trusting_api: Api, https_hook):
+def test_tls_1_2_is_accepted(trusting_api: SimApi, https_hook):
     hook = https_hook("good", tls_version=ssl.TLSVersion.TLSv1_2)
     response = trusting_api.create(hook.url)
     assert response.status_code == 200, response.text
@@ -215,7 +215,7 @@ def test_tls_1_2_is_accepted(trusting_api: Api, https_hook):
 
 
 # --- trusted: the create and a notification over HTTPS --------------------------------------------------
-def test_trusted_certificate_creates_and_delivers_over_https(trusting_api: Api, trusting_sim: Simulator, https_hook):
+def test_trusted_certificate_creates_and_delivers_over_https(trusting_api: SimApi, trusting_sim: Simulator, https_hook):
     hook = https_hook("good")
     response = trusting_api.create(hook.url, delivery={"verificationToken": "tls-token-1"})
     assert response.status_code == 200, response.text
@@ -237,7 +237,7 @@ def test_trusted_certificate_creates_and_delivers_over_https(trusting_api: Api, 
     assert hook.tls_failures == []
 
 
-def test_delivery_to_a_certificate_gone_bad_fails_with_the_tls_reason(pki: ThrowawayPKI, trusting_api: Api,
+def test_delivery_to_a_certificate_gone_bad_fails_with_the_tls_reason(pki: ThrowawayPKI, trusting_api: SimApi,
                                                                       trusting_sim: Simulator, https_hook):
     hook = https_hook("good")
     assert trusting_api.create(hook.url).status_code == 200
