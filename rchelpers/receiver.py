@@ -480,6 +480,12 @@ class WebhookReceiver:
                 "public URL that forwards to it), that its event filters match what you triggered, and "
                 "rx.rejected for refused requests.")
 
+    def assert_received(self, event: str | None = None, **options: Any) -> list[WebhookEvent]:
+        """Assert that matching events arrived, failing with what did; see :func:`rchelpers.testing.assert_received`."""
+        __tracebackhide__ = True
+        from rchelpers.testing.assertions import assert_received
+        return assert_received(self, event, **options)
+
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(event)`` for each new event, on the dispatcher thread (never the request thread).
 
