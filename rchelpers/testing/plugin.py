@@ -219,7 +219,7 @@ def rc_client(request: pytest.FixtureRequest, rc_config: Config) -> Iterator[Res
         tokens: TokenManager = request.getfixturevalue("_rc_live_tokens")
         client = RestClient(tokens)
         try:
-            tokens.access_token()
+            tokens.access_token  # logs in (once per session), or says why the platform refused
         except ApiError as exc:
             pytest.fail(f"--rc-live: the real platform refused the login: {exc}", pytrace=False)
         yield client
