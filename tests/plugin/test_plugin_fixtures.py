@@ -9,6 +9,7 @@ import os
 import socket
 
 import pytest
+from readme_snippets import code_blocks
 
 pytest_plugins = ["pytester"]
 
@@ -174,4 +175,10 @@ def test_trigger_and_scenarios_are_the_simulators_own(pytester: pytest.Pytester)
             if hasattr(type(rc_sim), "scenario"):     # scenarios, where this simulator has them
                 assert callable(rc_sim.scenario)
     """)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_readmes_shortest_test_passes(pytester: pytest.Pytester) -> None:
+    (snippet,) = code_blocks("## Testing your own app with pytest")
+    pytester.makepyfile(test_my_webhook=snippet)
     pytester.runpytest().assert_outcomes(passed=1)

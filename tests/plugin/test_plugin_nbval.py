@@ -18,23 +18,11 @@ from nbclient import NotebookClient
 from rchelpers import Config, RestClient, SubscriptionClient, TokenManager, WebhookReceiver
 from rchelpers.simulator import Simulator
 from rchelpers.testing import sanitize_path
+from readme_snippets import code_blocks
 
 pytest_plugins = ["pytester"]
 
-CELLS = [
-    "from rchelpers import Config, RestClient, SubscriptionClient, TokenManager, WebhookReceiver\n"
-    "from rchelpers.simulator import Simulator\n"
-    "sim = Simulator(seed=1).start()\n"
-    "rx = WebhookReceiver(journal=False).start()\n"
-    "print(sim, rx.url)",
-    "tokens = TokenManager(Config.from_mapping(sim.credentials.as_env()), clock=sim.clock.now)\n"
-    "subs = SubscriptionClient(RestClient(tokens))\n"
-    "sub = subs.create(rx.url, ['/restapi/v1.0/account/~/extension/~/presence'])\n"
-    "sub",
-    "sim.trigger('presence', telephonyStatus='Ringing')\n"
-    "rx.events",
-    "tokens.close(); rx.stop(); sim.stop()",
-]
+CELLS = code_blocks("### Your own notebooks under nbval")  # the README's minimal notebook, one cell per block
 
 
 def _sanitize(text: str, rules: Path) -> str:
