@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from rchelpers import ApiError, Config, RestClient, Subscription, SubscriptionClient, TokenManager, WebhookEvent
 from rchelpers import reminder_filter
-from rchelpers.subscriptions import presence_filter  # public (rchelpers.presence_filter) after the architecture merge
+from rchelpers.subscriptions import presence_filter  # public after the architecture merge
 
 log = logging.getLogger("missed_calls")
 

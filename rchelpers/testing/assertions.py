@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 if TYPE_CHECKING:
-    from rchelpers.receiver import WebhookEvent, WebhookReceiver
+    from rchelpers import WebhookEvent, WebhookReceiver
 
 __all__ = ["EVENT_KINDS", "assert_delivered", "assert_received", "event_matches"]
 

@@ -43,13 +43,14 @@ import pytest
 
 if TYPE_CHECKING:
     from rchelpers import Config, RestClient, Simulator, SubscriptionClient, TokenManager, WebhookReceiver
-    from rchelpers.simulator.clock import SimClock
+    from rchelpers.simulator import SimClock
     from rchelpers.testing.faults import FaultyWebhook
+
+__all__ = ["DEFAULT_SEED", "is_live", "known_simulator_options", "receiver_options",
+           "simulator_options"]
 
 #: The seed ``rc_sim`` uses unless the ``rc_sim`` marker gives another (``seed=None``: real time, random ids).
 DEFAULT_SEED = 1
-#: The environment variables ``rc_env`` sets.
-ENV_NAMES = ("RC_SERVER_URL", "RC_CLIENT_ID", "RC_CLIENT_SECRET", "RC_JWT")
 _ENV_FILE_VAR = "RC_ENV_FILE"
 #: Simulator keyword arguments that a marker may not set: each test gets its own loopback port.
 _NOT_MARKER_OPTIONS = ("host", "port")
@@ -102,7 +103,7 @@ def _live_config(request: pytest.FixtureRequest) -> Config:
     config: Config | None = request.getfixturevalue("_rc_live_config")
     if config is None:
         pytest.skip("live mode (--rc-live or @pytest.mark.rc_live) needs RC_SERVER_URL, RC_CLIENT_ID, "
-                    "RC_CLIENT_SECRET and RC_JWT in the environment or .env; none is set")
+                    "RC_CLIENT_SECRET and RC_JWT in the environment or .env; RC_SERVER_URL is not set")
     return config
 
 
@@ -289,8 +290,8 @@ def rc_webhook_url(request: pytest.FixtureRequest, rc_receiver: WebhookReceiver)
         if not tunnel.is_public:
             pytest.skip("live mode: the real platform cannot reach a loopback receiver; set NGROK_AUTHTOKEN "
                         "so rc_webhook_url is a public ngrok URL")
+        subscriptions = SubscriptionClient(request.getfixturevalue("rc_client"))  # for the clean-up after the test
         yield tunnel.public_url
-        subscriptions = SubscriptionClient(request.getfixturevalue("rc_client"))
         with contextlib.suppress(ApiError):
             for sub in subscriptions.list_all("WebHook"):
                 if sub.address == tunnel.public_url:
@@ -311,6 +312,3 @@ def rc_faulty_webhook() -> Iterator[Callable[..., FaultyWebhook]]:
 
         yield factory
 
-
-__all__ = ["DEFAULT_SEED", "ENV_NAMES", "is_live", "known_simulator_options", "receiver_options",
-           "simulator_options"]

@@ -37,7 +37,9 @@ def test_a_failing_assert_received_lists_what_arrived_and_what_was_refused(pytes
 def test_assert_received_counts_filters_and_predicates(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(f"""
         import pytest
-        from rchelpers.subscriptions import presence_filter
+
+        def presence_filter(detailed_telephony_state=False):  # as rchelpers' builder writes it
+            return "{PRESENCE}" + ("?detailedTelephonyState=true" if detailed_telephony_state else "")
 
         def test_counts(rc_sim, rc_subscriptions, rc_receiver):
             rc_subscriptions.create(rc_receiver.url, [presence_filter(detailed_telephony_state=True)])

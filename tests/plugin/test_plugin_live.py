@@ -55,7 +55,7 @@ def test_live_mode_without_credentials_skips_with_the_reason(pytester: pytest.Py
     result.assert_outcomes(passed=1, skipped=1, errors=2)
     result.stdout.fnmatch_lines([
         "SKIPPED ?1? *: live mode (--rc-live or @pytest.mark.rc_live) needs RC_SERVER_URL, RC_CLIENT_ID, "
-        "RC_CLIENT_SECRET and RC_JWT in the environment or .env; none is set",
+        "RC_CLIENT_SECRET and RC_JWT in the environment or .env; RC_SERVER_URL is not set",
     ])
 
 
@@ -106,3 +106,19 @@ def _subscriptions(sim: Simulator) -> list[dict[str, object]]:
 
     with urllib.request.urlopen(sim.url + "/_sim/state", timeout=5) as answer:
         return json.loads(answer.read())["subscriptions"]
+
+
+def test_live_mode_against_a_remote_platform_needs_a_public_tunnel_for_the_webhook(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (("RC_SERVER_URL", "https://platform.invalid"), ("RC_CLIENT_ID", "client-id"),
+                        ("RC_CLIENT_SECRET", "client-secret"), ("RC_JWT", "a.jwt.value"), ("RC_ENV_FILE", "")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NGROK_AUTHTOKEN", raising=False)
+    pytester.makepyfile("""
+        def test_webhook(rc_webhook_url, rc_config):
+            assert rc_config.server_url == "https://platform.invalid"
+    """)
+    result = pytester.runpytest("--rc-live", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED ?1? *: live mode: the real platform cannot reach a loopback receiver; "
+                                 "set NGROK_AUTHTOKEN so rc_webhook_url is a public ngrok URL"])
