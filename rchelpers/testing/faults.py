@@ -123,7 +123,7 @@ class FaultyWebhook:
         self._set("healthy")
 
     def slow(self, seconds: float) -> None:
-        """Wait ``seconds`` (real time) before answering normally."""
+        """Wait ``seconds`` (real time) before answering normally; the wait ends early when the behaviour changes."""
         if seconds < 0:
             raise ValueError(f"seconds must be >= 0, not {seconds!r}")
         self._set("slow", delay=float(seconds))
@@ -135,7 +135,7 @@ class FaultyWebhook:
         self._set("error", status=status)
 
     def hang(self) -> None:
-        """Read requests and never answer (until :meth:`healthy`, :meth:`stop` or ``max_hang``)."""
+        """Read requests and never answer: close them once the behaviour changes, at :meth:`stop` or after ``max_hang``."""
         self._set("hang")
 
     def drop(self) -> None:
@@ -182,10 +182,9 @@ class FaultyWebhook:
             fault = "healthy"
         path = handler.path.partition("?")[0]
         if fault == "hang":
-            release.wait(self.max_hang)
-            fault = "drop"  # released: close without an answer, as a timed-out platform would see it
-        if fault == "drop":
-            self._record(FaultRecord(kind, "drop", None, path))
+            release.wait(self.max_hang)  # then close without an answer, as a timed-out platform would see it
+        if fault in ("hang", "drop"):
+            self._record(FaultRecord(kind, fault, None, path))
             handler.close_connection = True
             return
         if fault == "slow":
