@@ -5,27 +5,35 @@ keeps the subscription alive (renews it on each reminder; recreates it when it i
 blacklisted), and records every inbound call that rang and ended without being answered.
 
 It reads its credentials from the environment (``RC_SERVER_URL``, ``RC_CLIENT_ID``,
-``RC_CLIENT_SECRET``, ``RC_JWT``, or a ``.env``) and gets its events from a webhook receiver::
+``RC_CLIENT_SECRET``, ``RC_JWT``, or a ``.env``) and gets its events from a webhook receiver behind
+a tunnel (``NGROK_AUTHTOKEN``)::
 
-    with WebhookReceiver(verification_token=TOKEN) as rx, open_tunnel(rx) as tunnel:
-        app = MissedCallApp(tunnel.public_url, verification_token=TOKEN)
+    python missed_calls.py            # until Ctrl-C; --seconds N to stop by itself
+
+which :func:`main` does as::
+
+    with WebhookReceiver(verification_token=token) as rx, open_tunnel(rx) as tunnel:
+        app = MissedCallApp(tunnel.public_url, verification_token=token)
         rx.add_listener(app.handle)
         app.start()
-        ...                          # every few minutes: app.ensure_subscription()
+        ...                          # every minute: app.ensure_subscription()
         app.stop()
 
 ``test_missed_calls.py`` beside it tests it with the rchelpers pytest fixtures only.
 """
 from __future__ import annotations
 
+import argparse
 import logging
+import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from rchelpers import ApiError, Config, RestClient, Subscription, SubscriptionClient, TokenManager, WebhookEvent
-from rchelpers import reminder_filter
+from rchelpers import (ApiError, Config, RestClient, Subscription, SubscriptionClient, TokenManager, WebhookEvent,
+                       WebhookReceiver, open_tunnel, reminder_filter)
 from rchelpers.subscriptions import presence_filter  # public after the architecture merge
 
 log = logging.getLogger("missed_calls")
@@ -154,3 +162,36 @@ class MissedCallApp:
                     return False
                 self._changed.wait(left)
         return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app until Ctrl-C (or ``--seconds``): receiver, tunnel, subscription, a check every minute."""
+    parser = argparse.ArgumentParser(description="Record missed calls from RingCentral presence webhooks.")
+    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
+    parser.add_argument("--check-every", type=float, default=60.0, help="seconds between subscription checks")
+    parser.add_argument("--journal", default="missed-calls-webhooks.jsonl", help="where notifications are kept")
+    args = parser.parse_args(argv)
+    token = secrets.token_urlsafe(24)
+    with WebhookReceiver(verification_token=token, journal=args.journal) as rx, open_tunnel(rx) as tunnel:
+        app = MissedCallApp(tunnel.public_url, verification_token=token)
+        rx.add_listener(app.handle)
+        app.start()
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(args.check_every if deadline is None else
+                           max(0.0, min(args.check_every, deadline - time.monotonic())))
+                app.ensure_subscription()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            app.stop()
+    print(f"{len(app.missed_calls)} missed call(s)")
+    for call in app.missed_calls:
+        print(f"  {call.at} from {call.caller}")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    sys.exit(main())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 import pytest
-from missed_calls import EXPIRES_IN, MissedCall, MissedCallApp
+from missed_calls import EXPIRES_IN, MissedCall, MissedCallApp, main
 
 from rchelpers import WebhookReceiver
 from rchelpers.simulator import Simulator
@@ -128,3 +128,16 @@ def test_a_blacklisted_subscription_is_recreated_and_calls_are_recorded_again(
     assert recreated.id != blacklisted.id and app.recreations == 1
     assert_delivered(rc_sim, subscription_id=recreated.id, ok=True, count=2)
     assert app.wait_until(lambda: [m.session_id for m in app.missed_calls] == ["s-after"])
+
+
+def test_the_app_runs_from_the_command_line_and_cleans_up(rc_env: dict[str, str], rc_sim: Simulator,
+                                                          rc_subscriptions: Any, tmp_path: Any,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    changes: list[str] = []
+    rc_sim.add_listener(lambda change, subscription: changes.append(change))
+
+    assert main(["--seconds", "0.3", "--check-every", "0.1", "--journal", str(tmp_path / "webhooks.jsonl")]) == 0
+
+    assert capsys.readouterr().out == "0 missed call(s)\n"
+    assert changes == ["created", "deleted"]  # it subscribed, and deleted its subscription on the way out
+    assert rc_subscriptions.list_all() == []

@@ -130,12 +130,17 @@ def test_an_unknown_marker_option_fails_naming_the_known_ones(pytester: pytest.P
         @pytest.mark.rc_sim(2)
         def test_positional(rc_sim):
             pass
+
+        @pytest.mark.rc_sim(subscription_limit=0)
+        def test_bad_value(rc_sim):
+            pass
     """)
-    result = pytester.runpytest()
-    result.assert_outcomes(errors=2)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines([
         "@pytest.mark.rc_sim: unknown option(s) subscription_limt; known: *subscription_limit*validation_timeout*",
         "@pytest.mark.rc_sim takes keyword options only, e.g. rc_sim(subscription_limit=2), not (2,)",
+        "@pytest.mark.rc_sim: subscription_limit must be an integer >= 1, got 0",
     ])
     assert "Traceback" not in result.stdout.str() and "def rc_sim" not in result.stdout.str()
 
