@@ -12,7 +12,8 @@ fixture                what a test gets
 ``rc_clock``           ``rc_sim.clock``: ``rc_clock.advance(seconds)`` runs reminders, retries, expiry
 ``rc_config``          the :class:`~rchelpers.Config` of the platform under test
 ``rc_env``             ``RC_SERVER_URL``, ``RC_CLIENT_ID``, ``RC_CLIENT_SECRET``, ``RC_JWT`` set for the
-                       test (and ``RC_ENV_FILE=""``: no .env is read), restored after
+                       test (and ``RC_ENV_FILE=""``: no .env is read; on the simulator
+                       ``NGROK_AUTHTOKEN`` unset), restored after
 ``rc_client``          a logged-in :class:`~rchelpers.RestClient`
 ``rc_subscriptions``   a :class:`~rchelpers.SubscriptionClient` on ``rc_client``
 ``rc_receiver``        a started :class:`~rchelpers.WebhookReceiver`, journal in the test's
@@ -185,10 +186,11 @@ def rc_config(request: pytest.FixtureRequest) -> Config:
 
 
 @pytest.fixture
-def rc_env(rc_config: Config) -> Iterator[dict[str, str]]:
+def rc_env(request: pytest.FixtureRequest, rc_config: Config) -> Iterator[dict[str, str]]:
     """Set RC_SERVER_URL, RC_CLIENT_ID, RC_CLIENT_SECRET, RC_JWT (and RC_ENV_FILE="") for the test; restored after.
 
-    Yields the values set (secrets included: do not print them).
+    On the simulator NGROK_AUTHTOKEN is also unset, so an app under test opens a local tunnel, never
+    a public one. Yields the values set (secrets included: do not print them).
     """
     assert rc_config.server_url is not None  # rc_config always names a platform
     values = {"RC_SERVER_URL": rc_config.server_url, "RC_CLIENT_ID": rc_config.client_id,
@@ -196,6 +198,8 @@ def rc_env(rc_config: Config) -> Iterator[dict[str, str]]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in values.items():
             patch.setenv(name, value)
+        if not is_live(request):
+            patch.delenv("NGROK_AUTHTOKEN", raising=False)
         yield values
 
 

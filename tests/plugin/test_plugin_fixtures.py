@@ -53,6 +53,7 @@ def test_each_test_gets_a_fresh_seeded_simulator_and_a_logged_in_client(pytester
 def test_rc_env_sets_the_four_variables_and_restores_them(pytester: pytest.Pytester,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RC_ENV_FILE", "before")
+    monkeypatch.setenv("NGROK_AUTHTOKEN", "a-real-token")
     monkeypatch.delenv("RC_SERVER_URL", raising=False)
     pytester.makepyfile("""
         import os
@@ -60,12 +61,13 @@ def test_rc_env_sets_the_four_variables_and_restores_them(pytester: pytest.Pytes
 
         def test_env(rc_env, rc_sim):
             assert os.environ["RC_SERVER_URL"] == rc_sim.url
-            assert os.environ["RC_ENV_FILE"] == ""
+            assert os.environ["RC_ENV_FILE"] == "" and "NGROK_AUTHTOKEN" not in os.environ  # no public tunnel
             config = Config.from_env()
             assert (config.client_id, config.jwt) == (rc_sim.credentials.client_id, rc_sim.credentials.jwt)
 
         def test_after():
             assert "RC_SERVER_URL" not in os.environ and os.environ["RC_ENV_FILE"] == "before"
+            assert os.environ["NGROK_AUTHTOKEN"] == "a-real-token"
     """)
     pytester.runpytest().assert_outcomes(passed=2)
     assert os.environ["RC_ENV_FILE"] == "before" and "RC_JWT" not in os.environ
