@@ -38,7 +38,7 @@ import contextlib
 import dataclasses
 import inspect
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 
 import pytest
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from rchelpers.simulator import SimClock
     from rchelpers.testing.faults import FaultyWebhook
 
-__all__ = ["DEFAULT_SEED", "is_live", "known_simulator_options", "receiver_options",
+__all__ = ["DEFAULT_SEED", "fail", "is_live", "known_simulator_options", "receiver_options",
            "simulator_options"]
 
 #: The seed ``rc_sim`` uses unless the ``rc_sim`` marker gives another (``seed=None``: real time, random ids).
@@ -76,6 +76,11 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "variables (rchelpers); skipped when they are not set")
 
 
+def fail(message: str) -> NoReturn:
+    """Fail the test with ``message`` alone: one line, no traceback, no chained exception."""
+    raise pytest.fail.Exception(message, pytrace=False) from None
+
+
 # --- which platform ---------------------------------------------------------------------------------
 def is_live(request: pytest.FixtureRequest) -> bool:
     """True when this test targets the real platform (``--rc-live`` or the ``rc_live`` marker)."""
@@ -84,8 +89,8 @@ def is_live(request: pytest.FixtureRequest) -> bool:
 
 def _refuse_in_live_mode(request: pytest.FixtureRequest, fixture: str, instead: str) -> None:
     if is_live(request):
-        pytest.fail(f"{fixture} exists only on the embedded simulator and this test runs against the real "
-                    f"platform (--rc-live or @pytest.mark.rc_live): {instead}", pytrace=False)
+        fail(f"{fixture} exists only on the embedded simulator and this test runs against the real "
+             f"platform (--rc-live or @pytest.mark.rc_live): {instead}")
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +101,7 @@ def _rc_live_config() -> Config | None:
     try:
         config = Config.from_env()
     except ConfigError as exc:
-        pytest.fail(f"--rc-live: {exc}", pytrace=False)
+        fail(f"--rc-live: {exc}")
     return None if config.uses_simulator else config
 
 
@@ -118,14 +123,13 @@ def simulator_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     options: dict[str, Any] = {"seed": DEFAULT_SEED}
     for marker in reversed(list(request.node.iter_markers("rc_sim"))):
         if marker.args:
-            pytest.fail(f"@pytest.mark.rc_sim takes keyword options only, e.g. rc_sim(subscription_limit=2), "
-                        f"not {marker.args!r}", pytrace=False)
+            fail(f"@pytest.mark.rc_sim takes keyword options only, e.g. rc_sim(subscription_limit=2), "
+                 f"not {marker.args!r}")
         options.update(marker.kwargs)
     known = known_simulator_options()
     unknown = sorted(set(options) - set(known))
     if unknown:
-        pytest.fail(f"@pytest.mark.rc_sim: unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}",
-                    pytrace=False)
+        fail(f"@pytest.mark.rc_sim: unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return options
 
 
@@ -159,7 +163,7 @@ def rc_sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     try:
         sim = Simulator(**options)
     except (TypeError, ValueError) as exc:
-        pytest.fail(f"@pytest.mark.rc_sim: {exc}", pytrace=False)
+        fail(f"@pytest.mark.rc_sim: {exc}")
     with sim:
         yield sim
 
@@ -226,7 +230,7 @@ def rc_client(request: pytest.FixtureRequest, rc_config: Config) -> Iterator[Res
         try:
             tokens.access_token  # logs in (once per session), or says why the platform refused
         except ApiError as exc:
-            pytest.fail(f"--rc-live: the real platform refused the login: {exc}", pytrace=False)
+            fail(f"--rc-live: the real platform refused the login: {exc}")
         yield client
         return
     sim: Simulator = request.getfixturevalue("rc_sim")
@@ -252,8 +256,8 @@ def receiver_options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str
     options: dict[str, Any] = {"journal": tmp_path / "webhooks.jsonl"}
     for marker in reversed(list(request.node.iter_markers("rc_receiver"))):
         if marker.args:
-            pytest.fail("@pytest.mark.rc_receiver takes keyword options only, e.g. "
-                        f"rc_receiver(verification_token='...'), not {marker.args!r}", pytrace=False)
+            fail("@pytest.mark.rc_receiver takes keyword options only, e.g. "
+                 f"rc_receiver(verification_token='...'), not {marker.args!r}")
         options.update(marker.kwargs)
     return options
 
@@ -271,7 +275,7 @@ def rc_receiver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Webh
         receiver = WebhookReceiver(**receiver_options(request, tmp_path))
         receiver.start()
     except (TypeError, ValueError, ReceiverError) as exc:
-        pytest.fail(f"rc_receiver: {exc}", pytrace=False)
+        fail(f"rc_receiver: {exc}")
     try:
         yield receiver
     finally:

@@ -25,13 +25,13 @@ def test_a_healthy_proxy_forwards_to_the_receiver_and_back(
         ("validation", "healthy", 200), ("notification", "healthy", 200)]
 
 
-@pytest.mark.rc_sim(delivery_timeout=0.3, retry_schedule=(1,))
+@pytest.mark.rc_sim(delivery_timeout=1.0, retry_schedule=(1,))  # 1 s: a healthy answer under load still fits
 def test_slow_silent_and_closing_receivers_fail_as_the_platform_sees_them(
         rc_sim: Simulator, rc_clock: object, rc_subscriptions: SubscriptionClient, rc_receiver: WebhookReceiver,
         rc_faulty_webhook: Callable[..., FaultyWebhook]) -> None:
     proxy = rc_faulty_webhook(rc_receiver.url)
     sub = rc_subscriptions.create(proxy.url, PRESENCE)
-    for fault in (lambda: proxy.slow(1.0), proxy.hang, proxy.drop, lambda: proxy.error(500)):
+    for fault in (lambda: proxy.slow(3.0), proxy.hang, proxy.drop, lambda: proxy.error(500)):
         fault()
         rc_sim.trigger("presence")
     proxy.healthy()
