@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from rchelpers.simulator.errors import SimulatorError
 from rchelpers.simulator.event_filter_catalog import ParsedFilter
 
 #: The permission a WebHook subscription needs.
@@ -30,7 +31,7 @@ DISABLED_REASON = "InsufficientPermissions"
 _PERMISSION_NAME = re.compile(r"[A-Z][A-Za-z0-9]{1,63}")
 
 
-class PermissionSetError(ValueError):
+class PermissionSetError(SimulatorError, ValueError):
     """A permission set that is not a list of permission names."""
 
 
