@@ -18,12 +18,17 @@ from rchelpers.client.rest import RestClient
 from rchelpers.client.subscriptions import (
     Subscription,
     SubscriptionClient,
+    dnd_filter,
     extension_info_filter,
     extension_list_filter,
+    fax_filter,
     instant_sms_filter,
     message_store_filter,
     presence_filter,
+    presence_line_filter,
     reminder_filter,
+    telephony_sessions_filter,
+    voicemail_filter,
 )
 from rchelpers.errors import (
     ApiError,
@@ -64,6 +69,11 @@ __all__ = [
     "instant_sms_filter",
     "extension_info_filter",
     "extension_list_filter",
+    "telephony_sessions_filter",
+    "voicemail_filter",
+    "fax_filter",
+    "dnd_filter",
+    "presence_line_filter",
     "reminder_filter",
     # receiving webhooks
     "WebhookReceiver",

@@ -77,4 +77,4 @@ def check_reminder_rules(filters: Sequence[ParsedFilter], ttl: int, job_interval
         elif interval > threshold / 2:
             rule = f"interval ({interval}) cannot be greater than half of the threshold ({threshold} s)"
         if rule:
-            raise invalid_filters([(item.raw, rule)])
+            raise PlatformError(400, "SUB-508", f"Invalid event filters: [{item.raw}]: {rule}", "eventFilters")
