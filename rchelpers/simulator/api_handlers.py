@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl
 from rchelpers.simulator.accounts import Accounts, App, User
 from rchelpers.simulator.errors import (
     OAuthError,
-    PermissionDeniedError,
     cannot_parse,
     invalid_parameter,
     missing_parameter,
@@ -270,6 +269,12 @@ class PlatformApi:
         refuse_only_reminders(filters)
         return split_by_permission(filters, self._app(client_id).permissions)
 
+    def _check_webhook_permission(self, client_id: str) -> None:
+        """403 CMN-401 with ``permissionName`` when the app lacks ``SubscriptionWebhook``."""
+        denied = webhook_denied(self._app(client_id).permissions)
+        if denied is not None:
+            raise denied.error()
+
     def _app(self, client_id: str) -> App:
         app = self.accounts.app(client_id)
         assert app is not None  # a session's app is always registered
@@ -293,9 +298,7 @@ class PlatformApi:
         address, token = webhook_delivery_of(body)
         expires_in = expires_in_of(body)
         filters, disabled = self._filters(raw_filters, user, client_id)
-        denied = webhook_denied(self._app(client_id).permissions)
-        if denied is not None:
-            raise PermissionDeniedError(denied.permission, denied.message)
+        self._check_webhook_permission(client_id)
         record = self.subscriptions.create_webhook(user, client_id, filters, address, token, expires_in, disabled)
         return SimResponse(200, self._info(record))
 
