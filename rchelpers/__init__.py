@@ -15,6 +15,7 @@ from rchelpers.client.auth import JWT_GRANT, TokenManager
 from rchelpers.client.config import ENV_VARS, Config, env_value
 from rchelpers.client.http_errors import error_from_response
 from rchelpers.client.rest import RestClient
+from rchelpers.client.wire import WireLog, show_wire
 from rchelpers.client.subscriptions import (
     Subscription,
     SubscriptionClient,
@@ -44,6 +45,8 @@ from rchelpers.masking import mask
 from rchelpers.receiver.event import WebhookEvent
 from rchelpers.receiver.tunnel import Tunnel, open_tunnel
 from rchelpers.receiver.webhook_receiver import WebhookReceiver
+from rchelpers.lab import Lab, running_threads, start_lab
+from rchelpers.timeline import Timeline
 
 if TYPE_CHECKING:
     from rchelpers.simulator import Simulator, check_receiver
@@ -80,6 +83,13 @@ __all__ = [
     "WebhookEvent",
     "Tunnel",
     "open_tunnel",
+    # the tutorial's helpers: one-call setup, the wire, a subscription's life
+    "start_lab",
+    "Lab",
+    "running_threads",
+    "show_wire",
+    "WireLog",
+    "Timeline",
     # errors and helpers
     "RCHelpersError",
     "ConfigError",

@@ -4,6 +4,15 @@ Only the notebooks (and their tests) import this module. Each widget is an ipywi
 a cell's last expression to see it. Its ``text/plain`` repr is short, stable between runs and never holds
 a secret, because nbval compares it with the stored output.
 
+Stopping: :meth:`EventFeed.detach` and :meth:`SubscriptionTable.detach` leave the widget on screen with
+what it shows, and say it is stopped (``close()`` would make it disappear). Any failure of a widget's
+action is shown as one red line in its status saying what to do, never as a traceback.
+
+CSS classes for browser tests and styling: ``rc-credentials-form``, ``rc-event-feed`` (rows:
+``tr.rc-feed-row``), ``rc-subscription-table`` (rows: ``rc-subscription-row``, buttons ``rc-renew`` and
+``rc-delete``, filters ``rc-filters``), ``rc-status`` (the status line; ``rc-status-error`` when red),
+and ``rc-stopped`` on a detached widget.
+
 Threads: :class:`EventFeed` is updated from the receiver's listener thread. It only sets widget *values*
 (they reach the browser as comm messages addressed to the widget, wherever it is shown); it never prints
 and never captures output, because on ipykernel 7 output from a thread lands in whichever cell ran last.
@@ -12,12 +21,15 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import threading
 import time
 from collections import deque
 from typing import Any, Callable
 
 import ipywidgets as w
+
+import requests
 
 from rchelpers.client.config import Config
 from rchelpers.client.subscriptions import Subscription, SubscriptionClient
@@ -79,14 +91,17 @@ class CredentialsForm(_TutorialWidget):
         self.client_id = w.Text(value=client_id, description="Client id", style=style, layout=layout)
         self.client_secret = w.Password(description="Client secret", style=style, layout=layout)
         self.jwt = w.Password(description="JWT", style=style, layout=layout)
-        self.button = w.Button(description="Use these credentials", button_style="primary", icon="key")
+        self.button = w.Button(description="Use these credentials", button_style="primary", icon="key",
+                               layout=w.Layout(width="220px"))
         self.status = w.HTML(value=_status_html("Fill in the fields, then click the button.", "info"))
+        self.status.add_class("rc-status")
         self.config: Config | None = None
         self.error: str | None = None
         self._on_config = on_config
         self.button.on_click(lambda _button: self._submit_from_button())
         super().__init__(children=[self.server_url, self.client_id, self.client_secret, self.jwt,
                                    self.button, self.status])
+        self.add_class("rc-credentials-form")
 
     def fill(self, *, server_url: str = "", client_id: str = "", client_secret: str = "", jwt: str = "") -> None:
         """Set the four fields at once, as a user typing them would (used by the offline notebooks)."""
@@ -103,8 +118,17 @@ class CredentialsForm(_TutorialWidget):
             "RC_CLIENT_SECRET": self.client_secret.value,
             "RC_JWT": self.jwt.value,
         }
+        empty = [label for name, label in _FORM_FIELDS.items() if name != "RC_SERVER_URL" and not values[name]]
         try:
-            config = Config.from_mapping(values, source="credentials form")
+            if values["RC_SERVER_URL"] and empty:
+                raise ConfigError(
+                    f"fill in the {_and(empty)} field{'s' if len(empty) > 1 else ''} (a server URL needs all four), "
+                    "or clear Server URL to use the embedded simulator."
+                )
+            try:
+                config = Config.from_mapping(values, source="credentials form")
+            except ConfigError as error:  # worded for .env: name the form's fields instead
+                raise ConfigError(_in_form_words(str(error))) from None
         except ConfigError as error:
             self.config = None
             self.error = str(error)
@@ -121,6 +145,9 @@ class CredentialsForm(_TutorialWidget):
             self.submit()
         except ConfigError:
             pass  # already shown in the status line
+        except Exception as error:  # e.g. raised by on_config: one red line, not a traceback
+            self.error = _one_line(error)
+            self.status.value = _status_html(self.error, "error")
 
     def __repr__(self) -> str:
         url = self.server_url.value.strip() or "<embedded simulator>"
@@ -153,7 +180,9 @@ class EventFeed(_TutorialWidget):
         self._reminders = 0
         self.header = w.HTML()
         self.table = w.HTML()
+        self.stopped_note: str | None = None
         super().__init__(children=[self.header, self.table])
+        self.add_class("rc-event-feed")
         self._render()
         self._listening = True
         receiver.add_listener(self._on_event)
@@ -197,12 +226,20 @@ class EventFeed(_TutorialWidget):
                 self._changed.wait(left)
             return self._count
 
-    def close(self) -> None:
-        """Stop listening to the receiver and close the widget (its view disappears)."""
+    def detach(self, note: str = "the receiver was stopped") -> None:
+        """Stop listening to the receiver, and say so above the rows, which stay on screen (idempotent)."""
         with self._changed:
             was_listening, self._listening = self._listening, False
+            if was_listening:
+                self.stopped_note = note
+                self._render()
         if was_listening:
             self._receiver.remove_listener(self._on_event)
+            self.add_class("rc-stopped")
+
+    def close(self) -> None:
+        """Stop listening to the receiver and close the widget (its view disappears)."""
+        self.detach()
         super().close()
 
     def _on_event(self, event: WebhookEvent) -> None:
@@ -229,11 +266,13 @@ class EventFeed(_TutorialWidget):
             f" ({self._reminders} reminder{'s' if self._reminders != 1 else ''}),"
             f" newest last, at most {self.max_rows} shown"
         )
+        if self.stopped_note is not None:
+            self.header.value += f" <span style='color:#b3261e'>■ stopped: {html.escape(self.stopped_note)}</span>"
         if not self._rows:
             self.table.value = "<i>waiting for events…</i>"
             return
         cells = "".join(
-            "<tr>" + "".join(f"<td style='padding:0 8px'>{html.escape(c)}</td>" for c in row) + "</tr>"
+            "<tr class='rc-feed-row'>" + "".join(f"<td style='padding:0 8px'>{html.escape(c)}</td>" for c in row) + "</tr>"
             for row in self._rows
         )
         head = "".join(f"<th style='text-align:left;padding:0 8px'>{h}</th>"
@@ -284,7 +323,10 @@ def summarize_event(event: WebhookEvent) -> tuple[str, str]:
 
 
 class SubscriptionRow:
-    """One row of a :class:`SubscriptionTable`: the subscription and its renew and delete buttons."""
+    """One row of a :class:`SubscriptionTable`: the subscription and its renew and delete buttons.
+
+    The filters cell lists every event filter, one a line (long ones wrap): none is cut off.
+    """
 
     def __init__(self, subscription: Subscription, on_renew: Callable[[str], None],
                  on_delete: Callable[[str], None]) -> None:
@@ -295,13 +337,20 @@ class SubscriptionRow:
         self.delete_button = w.Button(description="Delete", icon="trash", button_style="danger",
                                       layout=w.Layout(width="90px"),
                                       tooltip="DELETE /restapi/v1.0/subscription/{id}")
+        self.renew_button.add_class("rc-renew")
+        self.delete_button.add_class("rc-delete")
         self.renew_button.on_click(lambda _b: on_renew(self.id))
         self.delete_button.on_click(lambda _b: on_delete(self.id))
-        cells = [self.id[:8], subscription.status, format_seconds(subscription.expires_in),
-                 ", ".join(_short_filter(f) for f in subscription.event_filters)]
-        widths = ("90px", "110px", "100px", "360px")
-        labels = [w.Label(value=text, layout=w.Layout(width=width)) for text, width in zip(cells, widths, strict=True)]
-        self.widget = w.HBox(children=[*labels, self.renew_button, self.delete_button])
+        cells = [self.id[:8], subscription.status, self.time_left, _clock_time(subscription.raw.get("expirationTime"))]
+        labels = [w.Label(value=text, layout=w.Layout(width=width)) for text, width in zip(cells, _COLUMN_WIDTHS, strict=False)]
+        self.filters = w.HTML(
+            value="<div style='line-height:1.4;overflow-wrap:anywhere'>"
+                  + "<br>".join(_breakable(_short_filter(f)) for f in subscription.event_filters) + "</div>",
+            layout=w.Layout(width=_COLUMN_WIDTHS[-1]))
+        self.filters.add_class("rc-filters")
+        self.widget = w.HBox(children=[*labels, self.filters, self.renew_button, self.delete_button],
+                             layout=w.Layout(align_items="flex-start"))
+        self.widget.add_class("rc-subscription-row")
 
     @property
     def time_left(self) -> str:
@@ -312,28 +361,37 @@ class SubscriptionRow:
         return f"SubscriptionRow(id={self.id[:8]!r}, status={self.subscription.status!r}, time_left={self.time_left!r})"
 
 
+_COLUMNS = ("id", "status", "time left", "expires at", "event filters")
+_COLUMN_WIDTHS = ("80px", "90px", "80px", "80px", "380px")
+
+
 class SubscriptionTable(_TutorialWidget):
     """The user's subscriptions (WebHook transport by default) with their time left, and renew/delete buttons.
 
     ``subscriptions_api`` is an :class:`rchelpers.SubscriptionClient`. :meth:`refresh` lists
     them again; a button renews (``PUT`` with no body) or deletes its row's subscription, then refreshes.
-    Platform errors are shown in the status line as the platform words them, never raised into the browser.
+    A renewal says what moved (``expirationTime`` before and after). Any failure (a platform error, a
+    platform that is not running) is one red line in the status saying what to do, never raised into
+    the browser. :meth:`detach` keeps the rows on screen, disables the buttons and says it stopped.
     """
 
     def __init__(self, subscriptions_api: SubscriptionClient, transport: str | None = "WebHook") -> None:
         self.api = subscriptions_api
         self.transport = transport
         self.rows: list[SubscriptionRow] = []
+        self.stopped_note: str | None = None
         self.status = w.HTML()
+        self.status.add_class("rc-status")
         self.refresh_button = w.Button(description="Refresh", icon="list")
+        self.refresh_button.add_class("rc-refresh")
         self.refresh_button.on_click(lambda _b: self._guarded(self.refresh))
         self._header = w.HBox(children=[w.HTML(value=f"<b>{h}</b>", layout=w.Layout(width=width)) for h, width in
-                                        (("id", "90px"), ("status", "110px"), ("time left", "100px"),
-                                         ("event filters", "360px"))])
+                                        zip(_COLUMNS, _COLUMN_WIDTHS, strict=True)])
         self._empty = w.HTML(value="<i>no subscriptions</i>")
         self._body = w.VBox()
         self.last_action = "none yet"  # the last renew, delete or error (a refresh is not one)
         super().__init__(children=[self.refresh_button, self._body, self.status])
+        self.add_class("rc-subscription-table")
         self._guarded(self.refresh)
 
     def refresh(self) -> list[SubscriptionRow]:
@@ -344,6 +402,16 @@ class SubscriptionTable(_TutorialWidget):
         for row in old_rows:  # their widgets are no longer shown
             _close_tree(row.widget)
         return self.rows
+
+    def detach(self, note: str = "the platform was stopped") -> None:
+        """Keep the rows on screen as they are, disable every button and say the table stopped (idempotent)."""
+        if self.stopped_note is not None:
+            return
+        self.stopped_note = note
+        for button in (self.refresh_button, *(b for row in self.rows for b in (row.renew_button, row.delete_button))):
+            button.disabled = True
+        self.status.value = _status_html(f"stopped: {note}; the buttons are off", "error")
+        self.add_class("rc-stopped")
 
     def close(self) -> None:
         """Close the table, its rows, and the parts not shown right now."""
@@ -360,8 +428,17 @@ class SubscriptionTable(_TutorialWidget):
 
     def _renew(self, subscription_id: str) -> None:
         def action() -> None:
+            before = next((r.subscription for r in self.rows if r.id == subscription_id), None)
             renewed = self.api.renew(subscription_id)
-            self._say(f"renewed {subscription_id[:8]}: {format_seconds(renewed.expires_in)} left", "ok")
+            old_raw = before.raw.get("expirationTime") if before is not None else None
+            new_raw = renewed.raw.get("expirationTime")
+            old, new = _clock_time(old_raw), _clock_time(new_raw)
+            if old == new and old_raw != new_raw:  # moved by less than a second (the real clock): show the ms
+                old, new = _clock_time(old_raw, milliseconds=True), _clock_time(new_raw, milliseconds=True)
+            moved = (f"expirationTime {old} -> {new}" if old_raw != new_raw else
+                     f"expirationTime stays {new} (no time passed on the platform's clock)")
+            self._say(f"renewed {subscription_id[:8]} (PUT, no body): {moved}, "
+                      f"{format_seconds(renewed.expires_in)} left", "ok")
             self.refresh()
         self._guarded(action)
 
@@ -373,12 +450,15 @@ class SubscriptionTable(_TutorialWidget):
         self._guarded(action)
 
     def _guarded(self, action: Callable[[], object]) -> None:
-        """Run a button's action; show a platform error in the status line instead of raising it."""
+        """Run a button's action; show any failure as one red line saying what to do, instead of raising it."""
+        if self.stopped_note is not None:
+            self._say(f"stopped: {self.stopped_note}; run the notebook again for a live table", "error")
+            return
         try:
             action()
-        except ApiError as error:
-            code = f" {error.error_code}" if error.error_code else ""
-            self._say(f"HTTP {error.status}{code}: {error.message}", "error")
+        except Exception as error:  # a widget callback must not pour a traceback into the page
+            log.debug("subscription table action failed", exc_info=True)
+            self._say(_action_error(error, self.api.client.server_url), "error")
 
     def _say(self, text: str, tone: str) -> None:
         self.last_action = text
@@ -387,8 +467,9 @@ class SubscriptionTable(_TutorialWidget):
     def __repr__(self) -> str:
         states = [row.subscription.status for row in self.rows]
         active = states.count("Active")
+        stopped = f", stopped={self.stopped_note!r}" if self.stopped_note is not None else ""
         return (f"SubscriptionTable(rows={len(self.rows)}, active={active}, other={len(states) - active}, "
-                f"last_action={self.last_action!r})")
+                f"last_action={self.last_action!r}{stopped})")
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -415,7 +496,58 @@ def format_seconds(seconds: float | int | None) -> str:
 
 def _status_html(text: str, tone: str) -> str:
     colour = {"ok": "#137333", "error": "#b3261e"}.get(tone, "#555")
-    return f"<span style='color:{colour}'>{html.escape(text)}</span>"
+    return f"<span class='rc-status-{tone}' style='color:{colour}'>{html.escape(text)}</span>"
+
+
+def _one_line(error: BaseException, limit: int = 200) -> str:
+    """``Type: first line of the message``, at most ``limit`` characters."""
+    text = (str(error).strip().splitlines() or [""])[0]
+    line = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def _action_error(error: Exception, server_url: str) -> str:
+    """One line for a failed widget action: what went wrong and what to do."""
+    if isinstance(error, ApiError):
+        code = f" {error.error_code}" if error.error_code else ""
+        return f"HTTP {error.status}{code}: {error.message}"
+    if isinstance(error, requests.ConnectionError):
+        return (f"the platform at {server_url} does not answer (stopped?): run the notebook's cells again "
+                "from the top to start it")
+    if isinstance(error, requests.Timeout):
+        return f"the platform at {server_url} did not answer in time: try again, or run the notebook again"
+    return f"{_one_line(error)}: run the notebook's cells again from the top"
+
+
+_FORM_FIELDS = {"RC_SERVER_URL": "Server URL", "RC_CLIENT_ID": "Client id",
+                "RC_CLIENT_SECRET": "Client secret", "RC_JWT": "JWT"}
+
+
+def _in_form_words(message: str) -> str:
+    """A config error worded for ``.env`` and variables, reworded for the form's fields."""
+    message = re.sub(r" \(write RC_\w+=value[^)]*\)", "", message)  # advice for .env lines
+    message = re.sub(r", or use matching quotes in \.env .*?strips", "", message)
+    for name, label in sorted(_FORM_FIELDS.items(), key=lambda item: -len(item[0])):
+        message = message.replace(name, f"the {label} field")
+    return message
+
+
+def _and(items: list[str]) -> str:
+    """``'a'``, ``'a and b'``, ``'a, b and c'``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _clock_time(iso: object, milliseconds: bool = False) -> str:
+    """``'00:15:00'`` (or ``'00:15:00.000'``) from ``'2026-01-01T00:15:00.000Z'``: the time of day, UTC; ``'?'`` when unknown."""
+    if not isinstance(iso, str) or "T" not in iso:
+        return "?"
+    return iso.split("T", 1)[1][:12 if milliseconds else 8]
+
+
+def _breakable(text: str) -> str:
+    """``text`` escaped for HTML, with line-break chances after each ``/`` and before ``?`` and ``&``."""
+    escaped = html.escape(text)
+    return escaped.replace("/", "/<wbr>").replace("?", "<wbr>?").replace("&amp;", "<wbr>&amp;")
 
 
 def _short_filter(event_filter: str) -> str:

@@ -195,7 +195,11 @@ class ControlApi:
 
     def play_scenario(self, request: SimRequest) -> SimResponse:
         """``POST /_sim/scenarios/{name}`` with the options as the JSON body: play a whole call on the clock;
-        the answer lists each step, sent (with the subscriptions it reached) or scheduled."""
+        the answer lists each step, sent (with the subscriptions it reached) or scheduled. An unknown name is
+        404 CMN-102, a bad option 400 CMN-101 naming it."""
+        if request.params["name"] not in SCENARIOS:
+            raise PlatformError(404, "CMN-102", f"Resource for parameter [name] is not found: unknown scenario "
+                                f"{request.params['name']!r}; scenarios: {', '.join(SCENARIOS)}", "name")
         try:
             result = self.notifier.scenario(request.params["name"], request.json_object())
         except ScenarioError as exc:

@@ -20,14 +20,21 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rchelpers.simulator.clock import iso
-from rchelpers.simulator import telephony
+from rchelpers.simulator.telephony import (
+    SAMPLE_KINDS,
+    RandomIds,
+    ScenarioError,
+    Subscriber,
+    sample_event,
+    sample_options,
+)
 from rchelpers.simulator.errors import TriggerError
 from rchelpers.simulator.event_filter_catalog import ParsedFilter, body_for
 
 #: The kinds built here (their fields are body fields).
 BODY_KINDS = ("presence", "message_store", "instant_sms", "extension_info", "extension_list")
 #: The kinds of sample event :meth:`EventFactory.build` knows.
-KINDS = BODY_KINDS + telephony.SAMPLE_KINDS
+KINDS = BODY_KINDS + SAMPLE_KINDS
 
 TELEPHONY_STATUSES = ("NoCall", "CallConnected", "Ringing", "OnHold", "ParkedCall")
 PRESENCE_STATUSES = ("Offline", "Busy", "Available")
@@ -105,7 +112,7 @@ def normalize_kind(kind: str) -> str:
 def fields_of(kind: str) -> list[str]:
     """The field names a caller may set for ``kind`` (body fields, or a telephony kind's options)."""
     kind = normalize_kind(kind)
-    return list(_FIELDS[kind]) if kind in _FIELDS else list(telephony.sample_options(kind))
+    return list(_FIELDS[kind]) if kind in _FIELDS else list(sample_options(kind))
 
 
 def _check_fields(kind: str, fields: dict[str, Any]) -> None:
@@ -181,7 +188,7 @@ class EventFactory:
         self.user_name = user_name
         self._sequence = 0  # the presence sequence (presence, presence line, a scenario's presence changes)
         self._telephony_sequence = 0
-        self.subscriber = telephony.Subscriber(self.account_id, self.extension_id, phone_number, user_name)
+        self.subscriber = Subscriber(self.account_id, self.extension_id, phone_number, user_name)
         self._builders: dict[str, Callable[[dict[str, Any]], SampleEvent]] = {
             "presence": self._presence,
             "message_store": self._message_store,
@@ -194,7 +201,7 @@ class EventFactory:
         """A :class:`SampleEvent` of ``kind`` with ``fields`` overriding the generated body fields."""
         kind = normalize_kind(kind)
         fields = dict(fields or {})
-        if kind in telephony.SAMPLE_KINDS:
+        if kind in SAMPLE_KINDS:
             return self._telephony(kind, fields)
         _check_fields(kind, fields)
         return self._builders[kind](fields)
@@ -219,9 +226,8 @@ class EventFactory:
         else:
             sequence = 1
         try:
-            step = telephony.sample_event(kind, telephony.RandomIds(self.rng), self.now(), self.subscriber, fields,
-                                          sequence)
-        except telephony.ScenarioError as exc:
+            step = sample_event(kind, RandomIds(self.rng), self.now(), self.subscriber, fields, sequence)
+        except ScenarioError as exc:
             raise TriggerError(str(exc)) from None
         return SampleEvent(kind, step.event_path, step.body, attributes=dict(step.attributes))
 

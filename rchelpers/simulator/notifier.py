@@ -21,7 +21,7 @@ import uuid as _uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rchelpers.simulator import telephony
+from rchelpers.simulator.telephony import RandomIds, Step, play
 from rchelpers.simulator.accounts import User
 from rchelpers.simulator.clock import Job, SimClock, iso
 from rchelpers.simulator.delivery import DeliveryEngine
@@ -58,7 +58,7 @@ class TriggerResult:
                 "notifications": [n.envelope() for n in self.notifications]}
 
 
-def step_summary(step: telephony.Step) -> dict[str, Any]:
+def step_summary(step: Step) -> dict[str, Any]:
     """What one scenario step is, in a few fields: the resource, the status it carries, its sequence."""
     body = step.body
     summary: dict[str, Any] = {"event": step.event_path}
@@ -179,8 +179,8 @@ class Notifier:
         self._check_running()
         start = self.clock.now()
         with self._rng_lock:
-            steps = telephony.play(name, telephony.RandomIds(self._rng), start, self.events.subscriber, options,
-                                   self.events.next_presence_sequence)
+            steps = play(name, RandomIds(self._rng), start, self.events.subscriber, options,
+                         self.events.next_presence_sequence)
             self.events.reserve_presence_sequences(sum(1 for step in steps if "telephonyStatus" in step.body))
         planned = [ScenarioStep(step.offset, iso(start + step.offset), step_summary(step), []) for step in steps]
         for step, entry in zip(steps, planned):
@@ -193,7 +193,7 @@ class Notifier:
         self._settle_if_frozen()
         return ScenarioResult(name, planned)
 
-    def _send_step(self, step: telephony.Step, entry: ScenarioStep) -> None:
+    def _send_step(self, step: Step, entry: ScenarioStep) -> None:
         with self._rng_lock:
             notifications = self._route(step.event_path, step.body, step.attributes)
         entry.notifications.extend(notifications)

@@ -242,7 +242,7 @@ def test_ids_are_quoted_and_checked(subs: SubscriptionClient) -> None:
 
 
 def test_a_blacklisted_record_as_the_platform_shows_it() -> None:
-    # the shape of the blacklisted record in RingCentral's troubleshooting docs (PLATFORM-FACTS.md §1.4)
+    # the shape of the blacklisted record in RingCentral's troubleshooting docs
     raw = {
         "uri": "https://platform.ringcentral.com/restapi/v1.0/subscription/1423e408-e25c-4421-8dd1-5f754e2f5648",
         "id": "1423e408-e25c-4421-8dd1-5f754e2f5648", "creationTime": "2022-03-18T01:45:30.573Z",

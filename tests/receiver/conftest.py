@@ -20,7 +20,7 @@ from rchelpers import WebhookReceiver
 
 
 def presence_envelope(event_uuid: str | None = None, **overrides: Any) -> dict[str, Any]:
-    """A presence notification as RingCentral sends it (PLATFORM-FACTS §4)."""
+    """A presence notification as RingCentral sends it (the envelope of the developer guide's webhook pages)."""
     envelope: dict[str, Any] = {
         "uuid": event_uuid or str(uuid.uuid4()),
         "event": "/restapi/v1.0/account/~/extension/6610372004/presence",

@@ -82,7 +82,8 @@ def test_the_oldest_rows_scroll_away_and_text_is_escaped(receiver: WebhookReceiv
         assert [row[3] for row in feed.rows] == ["Available", "<script>alert(1)</script>"]
         assert repr(feed) == "EventFeed(events=3, reminders=0, shown=2, max_rows=2, listening=True)"
         assert "<script>" not in feed.table.value and "&lt;script&gt;" in feed.table.value
-        assert feed.table.value.count("<tr>") == 3  # the header row and two events
+        assert feed.table.value.count("<tr") == 3  # the header row and two events
+        assert feed.table.value.count("<tr class='rc-feed-row'>") == 2
     finally:
         feed.close()
 

@@ -59,8 +59,8 @@ def test_secrets_are_password_fields() -> None:
     [
         ({"server_url": "ftp://example.com"}, "must be an http(s) URL"),
         ({"server_url": "https://platform.ringcentral.com/restapi/v1.0"}, "base URL only"),
-        ({"client_secret": ""}, "RC_CLIENT_SECRET"),
-        ({"jwt": ""}, "RC_JWT"),
+        ({"client_secret": ""}, "fill in the Client secret field"),
+        ({"jwt": ""}, "fill in the JWT field"),
         ({"client_secret": " " + SECRET}, "spaces or a line break"),
         ({"jwt": JWT[:20] + "\n" + JWT[20:]}, "whitespace"),
     ],
@@ -74,6 +74,7 @@ def test_bad_input_is_shown_not_raised_by_the_button(fields: dict[str, str], exp
     assert form.config is None
     assert form.error is not None and expected in form.error
     assert "Not accepted" in form.status.value
+    assert ".env" not in form.error and "RC_" not in form.error  # the form's fields, not variables
     assert SECRET.strip() not in form.status.value and JWT[20:] not in form.status.value
     with pytest.raises(ConfigError, match=expected.split()[0]):
         form.submit()
@@ -85,7 +86,7 @@ def test_a_rejected_submit_forgets_the_previous_config() -> None:
     assert form.submit().server_url == "http://127.0.0.1:9"
     form.jwt.value = ""
     form.button.click()
-    assert form.config is None and "RC_JWT" in form.status.value
+    assert form.config is None and "fill in the JWT field" in form.status.value
 
 
 def test_empty_server_url_means_the_embedded_simulator() -> None:

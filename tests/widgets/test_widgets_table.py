@@ -45,7 +45,8 @@ def test_renew_button_renews_with_put_and_no_body(sim: Simulator, subs: Subscrip
     assert subs.get(ids[0]).expires_in == 900  # renewed on the platform, for its original lifetime
     assert subs.get(ids[1]).expires_in == 3000  # the other row untouched
     assert table.row(ids[0]).time_left == "15m 0s"  # the table refreshed itself
-    assert table.last_action == f"renewed {ids[0][:8]}: 15m 0s left"
+    assert table.last_action == (f"renewed {ids[0][:8]} (PUT, no body): expirationTime 00:15:00 -> 00:25:00, "
+                                 "15m 0s left")
 
 
 def test_delete_button_deletes_and_the_row_goes(subs: SubscriptionClient, receiver: WebhookReceiver) -> None:

@@ -189,7 +189,7 @@ def test_scenario_errors_and_listing(api):
     status, body = api.call_json("POST", "/_sim/scenarios/inbound_call", {"colour": "red"}, auth=False)
     assert status == 400 and body["parameterName"] == "colour" and "options: caller_number" in body["message"]
     status, body = api.call_json("POST", "/_sim/scenarios/conference", {}, auth=False)
-    assert status == 400 and body["parameterName"] == "name"
+    assert status == 404 and body["errorCode"] == "CMN-102" and body["parameterName"] == "name"
     assert "scenarios: inbound_call, missed_call, outbound_call" in body["message"]
     status, listing = api.call_json("GET", "/_sim/scenarios", auth=False)
     assert status == 200 and list(listing["scenarios"]) == ["inbound_call", "missed_call", "outbound_call"]
