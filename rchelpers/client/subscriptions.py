@@ -291,6 +291,12 @@ class Subscription:
         return self.status == "Active"
 
     @property
+    def disabled_filters(self) -> list[dict[str, Any]]:
+        """The platform's ``disabledFilters``: ``{filter, reason, message}`` for each filter it will not fire
+        (the app lacks its permission); empty when there are none."""
+        return [dict(item) for item in self.raw.get("disabledFilters") or () if isinstance(item, dict)]
+
+    @property
     def reminder_filters(self) -> list[str]:
         """The renewal-reminder filters among ``event_filters``."""
         return [f for f in self.event_filters if is_reminder_filter(f)]
@@ -298,9 +304,10 @@ class Subscription:
     def __repr__(self) -> str:
         expires = "" if self.expiration_time is None else f" expires {self.expiration_time:%Y-%m-%d %H:%M:%S}Z"
         left = "" if self.expires_in is None else f" ({self.expires_in} s left)"
+        disabled = f", {len(self.disabled_filters)} disabled" if self.disabled_filters else ""
         return (
             f"<Subscription {self.id} {self.transport} {self.status}{expires}{left}, "
-            f"{len(self.event_filters)} filter{'s' if len(self.event_filters) != 1 else ''}>"
+            f"{len(self.event_filters)} filter{'s' if len(self.event_filters) != 1 else ''}{disabled}>"
         )
 
 

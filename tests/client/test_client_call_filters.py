@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 
 from rchelpers import (
+    Config,
+    RestClient,
     SubscriptionClient,
+    TokenManager,
     WebhookReceiver,
     dnd_filter,
     fax_filter,
@@ -59,3 +62,16 @@ def test_the_platform_accepts_them_and_a_missed_call_reaches_the_right_ones(sim:
         codes = [e.body["parties"][0]["status"]["code"] for e in events if "parties" in e.body]
         assert codes == ["VoiceMail", "Disconnected"]
         assert [e.body["type"] for e in events if "parties" not in e.body] == ["VoiceMail"]
+
+
+def test_disabled_filters_are_shown_on_the_subscription(make_sim: Any, webhook_server: Any) -> None:
+    sim = make_sim(permissions=["ReadPresence", "ReadMessages", "SubscriptionWebhook"])
+    config = Config.from_mapping(sim.credentials.as_env(), source="simulator")
+    with TokenManager(config, clock=sim.clock.now) as tokens, RestClient(tokens) as client:
+        sub = SubscriptionClient(client).create(webhook_server("echo").url,
+                                                [voicemail_filter(), telephony_sessions_filter(missed_call=True)])
+    assert sub.event_filters == ("/restapi/v1.0/account/37439510/extension/2253168021/voicemail",)
+    assert [d["filter"] for d in sub.disabled_filters] == [
+        "/restapi/v1.0/account/37439510/extension/2253168021/telephony/sessions?missedCall=true"]
+    assert "[CallControl]" in sub.disabled_filters[0]["message"]
+    assert repr(sub).endswith("1 filter, 1 disabled>")
