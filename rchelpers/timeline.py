@@ -63,6 +63,16 @@ class Moment:
         return self.at, list(KINDS).index(self.kind)
 
 
+@dataclass
+class _LabelRow:
+    """A row of mark names beside a lane: its offset from the lane's line, the least gap between two names
+    (pixels), and where the last name was written."""
+
+    offset: float
+    gap: float
+    last_x: float = -100.0
+
+
 class Timeline:
     """The moments of one subscription's life, oldest first; ``repr`` is the text form, the picture is SVG."""
 
@@ -193,7 +203,10 @@ class Timeline:
             states = [m for m in self.moments if m.kind == "call" and m.call == number]
             parts.append(f"<line x1='{x(states[0].at):.1f}' y1='{y3:.0f}' x2='{x(states[-1].at):.1f}' "
                          f"y2='{y3:.0f}' stroke='{KINDS['call']}' stroke-width='4' opacity='0.35'/>")
-        for m in sorted(self.moments, key=lambda m: m.late):  # a late state drawn last, on top of its neighbours
+        # the marks of the lifetime are named above them, a call's states above or else below, unless crowded
+        label_rows = {0: [_LabelRow(-9, 50)], 3: [_LabelRow(-9, 56), _LabelRow(15, 56)]}
+        late: list[str] = []
+        for m in self.moments:
             y = top + lane_height * _LANES[m.kind] + lane_height / 2
             colour = KINDS[m.kind]
             title = html.escape(f"+{_duration((m.at - self.start).total_seconds())} {m.kind} {m.detail}".strip())
@@ -202,18 +215,14 @@ class Timeline:
                      if m.kind in ("failed", "blacklisted", "expired", "expires")
                      else f"<circle cx='{x(m.at):.1f}' cy='{y:.0f}' r='5' {fill}>")
             closing = "</rect>" if shape.startswith("<rect") else "</circle>"
-            parts.append(f"{shape}<title>{title}</title>{closing}")
-        # name the marks of the lifetime (above) and of the calls (above, else below), unless too crowded
-        label_rows: dict[int, list[tuple[float, float]]] = {0: [(-9.0, -100.0)], 3: [(-9.0, -100.0), (15.0, -100.0)]}
-        for m in self.moments:
-            rows = label_rows.get(_LANES[m.kind], [])
-            free = [i for i, (_, last_x) in enumerate(rows) if x(m.at) - last_x >= 56]
-            if free:
-                shift = rows[free[0]][0]
-                rows[free[0]] = (shift, x(m.at))
-                y = top + lane_height * _LANES[m.kind] + lane_height / 2
-                parts.append(f"<text x='{x(m.at):.1f}' y='{y + shift:.0f}' text-anchor='middle' font-size='9' "
-                             f"fill='#5f6368'>{html.escape(m.label or m.kind)}</text>")
+            (late if m.late else parts).append(f"{shape}<title>{title}</title>{closing}")
+            for row in label_rows.get(_LANES[m.kind], []):
+                if x(m.at) - row.last_x >= row.gap:
+                    row.last_x = x(m.at)
+                    parts.append(f"<text x='{x(m.at):.1f}' y='{y + row.offset:.0f}' text-anchor='middle' font-size='9' "
+                                 f"fill='#5f6368'>{html.escape(m.label or m.kind)}</text>")
+                    break
+        parts.extend(late)  # a state that arrived late, hollow, on top of its neighbours
         axis_y = top + lane_height * len(lane_names) + 14 + (8 if len(lane_names) > 3 else 0)
         for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
             tick = left + (width - left - right) * fraction
@@ -226,6 +235,8 @@ class Timeline:
         hidden = {"renewed", "expired"} | (set() if any(m.kind == "call" for m in self.moments) else {"call"})
         legend = " ".join(f"<span style='color:{colour}'>■ {kind}</span>" for kind, colour in KINDS.items()
                           if kind not in hidden)
+        if any(m.late for m in self.moments):
+            legend += f" <span style='color:{KINDS['call']}'>○ arrived late</span>"
         return f"<div>{self.svg()}<div style='font:11px sans-serif'>{legend}</div></div>"
 
 

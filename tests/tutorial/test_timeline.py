@@ -139,7 +139,8 @@ def test_a_state_that_arrived_late_is_marked(sim: Simulator, subs: SubscriptionC
                 if sequence in late else "arrived" not in line), line
     assert [m.late for m in timeline.moments if m.kind == "call"] == [seq in late for seq in (1, 2, 3, 4)]
     svg = timeline.svg()
-    assert svg.count("fill='white'") == len(late)  # a late state is drawn hollow
+    assert svg.count("fill='white'") == len(late)  # a late state is drawn hollow, and the legend says so
+    assert "○ arrived late" in timeline._repr_html_()
     assert receiver.stats.duplicates >= 1  # the second copy (same uuid) was not stored, so it is not drawn twice
     assert len(lines) == 4
 
@@ -158,6 +159,7 @@ def test_the_calls_lane_is_drawn_only_for_calls(sim: Simulator, subs: Subscripti
         assert f">{state}</text>" in svg
     assert svg == Timeline.build(calls, events=receiver.events).svg()  # the same picture every time
     assert "■ call" in with_calls._repr_html_() and "■ call" not in without._repr_html_()
+    assert "arrived late" not in with_calls._repr_html_()  # in order: nothing hollow
     assert [line.split()[1:3] for line in repr(without).splitlines()[1:]] == [
         ["created", "lifetime"], ["delivered", "presence"], ["delivered", "presence"], ["delivered", "presence"],
         ["expires"]]
