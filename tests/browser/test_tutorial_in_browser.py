@@ -157,17 +157,22 @@ def test_credentials_form_after_run_all(open_notebook: Callable[[str], NotebookP
 
 
 def test_subscription_table_after_run_all(open_notebook: Callable[[str], NotebookPage], screenshots: Path) -> None:
-    """The table is still shown once the notebook has stopped everything; a click on it then says so in one line."""
+    """The table is still shown once the notebook has stopped everything; Refresh then answers without a traceback."""
     notebook = open_notebook(RENEW_AND_LIST)
     problems = run_all(notebook, screenshots)
     table = notebook.page.locator(TABLE).last
     if not notebook.page.locator(TABLE).count() or not table.is_visible():
         report(notebook, problems + ["no subscription table is displayed after Run All"])
-    before = table.inner_text()
-    table.locator(TABLE_REFRESH).click()
-    wait_for(notebook, lambda: table.inner_text() != before, "Refresh on the stopped table changed nothing")
-    notebook.page.wait_for_selector(KERNEL_IDLE)
-    problems += [f"Refresh on the stopped table: traceback {line}" for line in notebook.error_outputs()]
+    refresh = table.locator(TABLE_REFRESH)
+    if refresh.is_enabled():  # a stopped table may disable its buttons; if not, a click must say what happened
+        before = table.inner_text()
+        refresh.click()
+        try:
+            wait_for(notebook, lambda: table.inner_text() != before, "")
+        except AssertionError:
+            problems.append("Refresh on the stopped table shows nothing (a failed action should say so in one line)")
+        notebook.page.wait_for_selector(KERNEL_IDLE)
+        problems += [f"Refresh on the stopped table: traceback {line}" for line in notebook.error_outputs()]
     report(notebook, problems + console_problems(notebook))
 
 
