@@ -38,23 +38,26 @@ OUTPUT = ".jp-OutputArea-output"
 # JupyterLab renders an ``error`` output like stderr; a traceback (a cell's or a thread's) has this line.
 TRACEBACK_TEXT = "Traceback (most recent call last)"
 NOTEBOOK_SCROLLER = ".jp-NotebookPanel .jp-WindowedPanel-outer"
-CURRENT_TAB = ".jp-MainAreaWidget-tabBar .lm-TabBar-tab.lm-mod-current, #jp-main-dock-panel .lm-TabBar-tab.lm-mod-current"
+CURRENT_TAB = "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current"  # the open document's tab
 LEFT_SIDEBAR_OPEN_TAB = ".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current"
-DIALOG_ACCEPT = ".jp-Dialog .jp-mod-accept"
 # The tutorial's widgets (rchelpers.widgets), found by their visible texts
 FORM_BUTTON = "button:has-text('Use these credentials')"
 FORM = f".widget-vbox:has(> {FORM_BUTTON})"
 FORM_FIELD_LABELS = ("Server URL", "Client id", "Client secret", "JWT")
+FORM_FIELD_TO_EMPTY = "Client id"  # emptied to see the form's answer name the field to fill
 FORM_FIELD = ".widget-text, .widget-password"  # a labelled input
 FORM_STATUS = ".widget-html"  # the form's status line (its last HTML widget)
 TABLE_REFRESH = "button:has-text('Refresh')"  # the SubscriptionTable's button above its rows
 TABLE = f".jupyter-widgets.widget-vbox:has(> {TABLE_REFRESH})"
+TABLE_CELL_TEXT = "SubscriptionTable("  # the first code cell whose text has this shows the table
 TABLE_ROW = ".widget-hbox:has(> button:has-text('Renew')):has(> button:has-text('Delete'))"
 TABLE_CELL = ".widget-label"  # a row's id, status, time left, event filters
 RENEW_BUTTON = "button:has-text('Renew')"
 DELETE_BUTTON = "button:has-text('Delete')"
 FEED_TABLE = "table:has(th:text-is('summary'))"  # the EventFeed's HTML table: timestamp, kind, subscription, summary
 FEED_ROW = "tr:has(td)"
+FEED_BOX = "xpath=ancestor::*[contains(@class, 'widget-vbox')][1]"  # from a row: the feed with its header line
+FEED_EVENT_TEXT = "ParkedCall"  # how the feed shows the presence event the test sends (telephonyStatus)
 # The notebooks' own end-of-run check; a thread in the list is one the notebook left running.
 THREADS_LEFT_TEXT = "threads left running: ['"
 # Code typed into a cell at test time (kernel side): the URL of the embedded platform the notebook runs.

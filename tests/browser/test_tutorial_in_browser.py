@@ -15,21 +15,18 @@ from typing import Callable
 import nbformat
 import pytest
 
-from lab_driver import (CODE_CELL, DELETE_BUTTON, FEED_ROW, FEED_TABLE, FORM, FORM_BUTTON, FORM_FIELD,
-                        FORM_FIELD_LABELS, FORM_STATUS, INPUT_PROMPT, KERNEL_IDLE, NEXT_CELL, RENEW_BUTTON,
-                        SIMULATOR_URL_CODE, TABLE, TABLE_CELL, TABLE_REFRESH, TABLE_ROW, THREADS_LEFT_TEXT,
-                        WIDGET_TIMEOUT, CURRENT_TAB, JupyterLabServer, MakeLab, NotebookPage, http_json,
-                        wait_for_kernel)
+from lab_driver import (CODE_CELL, CURRENT_TAB, DELETE_BUTTON, FEED_BOX, FEED_EVENT_TEXT, FEED_ROW, FEED_TABLE,
+                        FORM, FORM_BUTTON, FORM_FIELD, FORM_FIELD_LABELS, FORM_FIELD_TO_EMPTY, FORM_STATUS,
+                        INPUT_PROMPT, KERNEL_IDLE, NEXT_CELL, RENEW_BUTTON, SIMULATOR_URL_CODE, TABLE, TABLE_CELL,
+                        TABLE_CELL_TEXT, TABLE_REFRESH, TABLE_ROW, THREADS_LEFT_TEXT, WIDGET_TIMEOUT, JupyterLabServer,
+                        MakeLab, NotebookPage, http_json, wait_for_kernel)
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 CREDENTIALS = "01_token_setup.ipynb"
 RENEW_AND_LIST = "04_renew_and_list.ipynb"
 EVENTS = "05_events_end_to_end.ipynb"
 WITH_OWN_TEST = {CREDENTIALS, RENEW_AND_LIST, EVENTS}
-TABLE_CELL_TEXT = "SubscriptionTable("  # the first code cell whose text has this builds the table
-FORM_FIELD_TO_EMPTY = "Client id"  # emptied to see the form's error name the field to fill
 FEED_EVENT = {"kind": "presence", "fields": {"presenceStatus": "Offline", "telephonyStatus": "ParkedCall"}}
-FEED_EVENT_TEXT = "ParkedCall"  # how the feed's row for FEED_EVENT shows it
 CLOCK_STEP = 300  # seconds the platform's clock moves before Renew, so that renewing visibly moves the expiry
 
 
@@ -176,7 +173,8 @@ def test_subscription_table_after_run_all(open_notebook: Callable[[str], Noteboo
     report(notebook, problems + console_problems(notebook))
 
 
-def test_subscription_table_renew_and_delete_buttons(open_notebook: Callable[[str], NotebookPage]) -> None:
+def test_subscription_table_renew_and_delete_buttons(open_notebook: Callable[[str], NotebookPage],
+                                                     screenshots: Path) -> None:
     """Run up to the cell that shows the table; Renew moves a row's expiry, Delete removes the row."""
     notebook = open_notebook(RENEW_AND_LIST)
     table_cell = notebook.page.locator(CODE_CELL).filter(has_text=TABLE_CELL_TEXT).first
@@ -188,7 +186,8 @@ def test_subscription_table_renew_and_delete_buttons(open_notebook: Callable[[st
     assert rows.count() >= 2, "the table should list the notebook's webhook subscriptions"
     for row in rows.all():
         assert row.locator(RENEW_BUTTON).is_visible() and row.locator(DELETE_BUTTON).is_visible()
-    problems = [f"a table cell is cut without a tooltip: {text!r}" for text in notebook.cut_texts(table, TABLE_CELL, tooltip_will_do=True)]
+    problems = [f"a table cell is cut without a tooltip: {text!r}"
+                for text in notebook.cut_texts(table, TABLE_CELL, tooltip_will_do=True)]
 
     http_json("POST", simulator_url(notebook) + "/_sim/clock/advance", {"seconds": CLOCK_STEP})
     redraw(notebook, lambda: table.locator(TABLE_REFRESH).click())
@@ -202,6 +201,7 @@ def test_subscription_table_renew_and_delete_buttons(open_notebook: Callable[[st
     last_id = list(shown)[-1]
     redraw(notebook, lambda: rows.filter(has_text=last_id).locator(DELETE_BUTTON).click())
     assert set(shown_rows(notebook)) == set(shown) - {last_id}, f"Delete did not remove just row {last_id!r}"
+    table.screenshot(path=str(screenshots / "04_renew_and_list-table-after-renew-and-delete.png"))
     assert notebook.error_outputs() == []
     report(notebook, problems + console_problems(notebook))
 
@@ -220,7 +220,8 @@ def test_event_feed_after_run_all(open_notebook: Callable[[str], NotebookPage], 
     report(notebook, problems + console_problems(notebook))
 
 
-def test_event_feed_updates_while_the_kernel_is_idle(open_notebook: Callable[[str], NotebookPage]) -> None:
+def test_event_feed_updates_while_the_kernel_is_idle(open_notebook: Callable[[str], NotebookPage],
+                                                     screenshots: Path) -> None:
     """Run everything but the clean-up cell, then send an event from the platform: a row appears, no cell runs."""
     notebook = open_notebook(EVENTS)
     notebook.run_all_above(notebook.page.locator(CODE_CELL).last)
@@ -236,4 +237,6 @@ def test_event_feed_updates_while_the_kernel_is_idle(open_notebook: Callable[[st
     wait_for(notebook, lambda: feed_rows.filter(has_text=FEED_EVENT_TEXT).count() > shown_before,
              f"the feed shows no new row with {FEED_EVENT_TEXT!r}")
     assert notebook.page.locator(INPUT_PROMPT).all_inner_texts() == prompts_before, "a cell ran meanwhile"
+    feed = feed_rows.filter(has_text=FEED_EVENT_TEXT).last.locator(FEED_BOX)
+    feed.screenshot(path=str(screenshots / "05_events_end_to_end-feed-updated-while-idle.png"))
     report(notebook, console_problems(notebook))
