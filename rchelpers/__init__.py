@@ -19,12 +19,17 @@ from rchelpers.client.wire import WireLog, show_wire
 from rchelpers.client.subscriptions import (
     Subscription,
     SubscriptionClient,
+    dnd_filter,
     extension_info_filter,
     extension_list_filter,
+    fax_filter,
     instant_sms_filter,
     message_store_filter,
     presence_filter,
+    presence_line_filter,
     reminder_filter,
+    telephony_sessions_filter,
+    voicemail_filter,
 )
 from rchelpers.errors import (
     ApiError,
@@ -67,6 +72,11 @@ __all__ = [
     "instant_sms_filter",
     "extension_info_filter",
     "extension_list_filter",
+    "telephony_sessions_filter",
+    "voicemail_filter",
+    "fax_filter",
+    "dnd_filter",
+    "presence_line_filter",
     "reminder_filter",
     # receiving webhooks
     "WebhookReceiver",

@@ -106,6 +106,16 @@ def assert_error(response: requests.Response, status: int, code: str, message: s
     return body
 
 
+def assert_token_invalid(response: requests.Response) -> dict[str, Any]:
+    """Check the 401 for an unknown, revoked or garbled access token: ``TokenInvalid`` at the top, OAU-149 in
+    ``errors[0]``, both ``OAuth token is invalid``."""
+    assert response.status_code == 401, response.text
+    body = response.json()
+    assert body == {"errorCode": "TokenInvalid", "message": "OAuth token is invalid",
+                    "errors": [{"errorCode": "OAU-149", "message": "OAuth token is invalid"}]}, body
+    return body
+
+
 def assert_oauth_error(response: requests.Response, status: int, error: str, code: str) -> dict[str, Any]:
     """Check an OAuth error body: error, error_description, errors[0].errorCode."""
     assert response.status_code == status, response.text

@@ -1,9 +1,11 @@
 """The package's halves and layers, checked on the source.
 
 - ``rchelpers/simulator`` (the platform) meets the client and the receiver only over HTTP: it imports the
-  standard library and itself only, and no other module imports it (``rchelpers/__init__.py`` re-exports
-  two of its names, imported on first use; ``rchelpers/lab.py``, the notebooks' one-call setup, starts it
-  inside ``start_lab``; ``rchelpers/cli``, the command line, runs it for ``sim``, ``check`` and ``listen``).
+  standard library and itself only, and no half imports it (``rchelpers/__init__.py`` re-exports two of its
+  names, imported on first use).
+- The harness joins the halves on purpose, as a notebook does: ``rchelpers/lab.py`` (the notebooks' one-call
+  setup), ``rchelpers/cli`` (the command line) and ``rchelpers/testing`` (the pytest plugin) may start the
+  simulator beside the client and the receiver; nothing outside the harness imports it.
 - ``rchelpers/client`` and ``rchelpers/receiver`` are independent halves: neither imports the other.
 - ``errors.py`` and ``masking.py`` are shared helpers at the bottom: they import the standard library only.
 - Only notebooks import ``rchelpers.widgets``.
@@ -23,6 +25,9 @@ SIMULATOR = PACKAGE / "simulator"
 CLIENT = PACKAGE / "client"
 RECEIVER = PACKAGE / "receiver"
 SHARED = [PACKAGE / "errors.py", PACKAGE / "masking.py"]
+#: Where the halves are joined on purpose, as a notebook joins them: the notebooks' one-call setup, the command
+#: line and the pytest plugin may start the simulator beside the client and the receiver.
+HARNESS = [PACKAGE / "lab.py", PACKAGE / "cli", PACKAGE / "__main__.py", PACKAGE / "testing"]
 STDLIB = set(sys.stdlib_module_names)
 
 
@@ -72,6 +77,10 @@ def _files(folder: Path) -> list[Path]:
     return files
 
 
+def _is_harness(path: Path) -> bool:
+    return any(path == h or path.is_relative_to(h) for h in HARNESS)
+
+
 def _package_files() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
@@ -84,17 +93,24 @@ def test_simulator_imports_only_stdlib_and_itself() -> None:
             assert allowed, f"{path.relative_to(PACKAGE.parent)} imports {name}: the simulator may use only the standard library and itself"
 
 
-def test_only_the_package_init_names_the_simulator() -> None:
+def test_only_the_harness_names_the_simulator() -> None:
     for path in _package_files():
-        # lab.py starts the simulator for the notebooks (imported inside start_lab) and the command line
-        # (rchelpers/cli) runs it (`rchelpers sim`, `check`, listen's embedded platform): like a notebook, they
-        # join the halves on purpose
-        if path.is_relative_to(SIMULATOR) or path.is_relative_to(PACKAGE / "cli") \
-                or path in (PACKAGE / "__init__.py", PACKAGE / "lab.py"):
+        if path.is_relative_to(SIMULATOR) or _is_harness(path) or path == PACKAGE / "__init__.py":
             continue
         for name in _imported_modules(path):
             assert not _is_within(name, "rchelpers.simulator"), (
                 f"{path.relative_to(PACKAGE.parent)} imports {name}: the client and the receiver talk to the platform over HTTP only"
+            )
+
+
+def test_the_halves_do_not_import_the_harness() -> None:
+    for path in _package_files():
+        if _is_harness(path) or path == PACKAGE / "__init__.py":
+            continue
+        for name in _imported_modules(path):
+            assert not any(_is_within(name, _module_name(h)) for h in HARNESS), (
+                f"{path.relative_to(PACKAGE.parent)} imports {name}: the harness (lab, cli, testing) builds on the "
+                "halves, never the other way round"
             )
 
 

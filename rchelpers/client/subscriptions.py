@@ -31,14 +31,20 @@ __all__ = [
     "SUBSCRIPTION_PATH",
     "Subscription",
     "SubscriptionClient",
+    "TELEPHONY_STATUS_CODES",
+    "dnd_filter",
     "extension_info_filter",
     "extension_list_filter",
+    "fax_filter",
     "instant_sms_filter",
     "is_reminder_filter",
     "message_store_filter",
     "parse_reminder_filter",
     "presence_filter",
+    "presence_line_filter",
     "reminder_filter",
+    "telephony_sessions_filter",
+    "voicemail_filter",
 ]
 
 log = logging.getLogger("rchelpers.subscriptions")  # logger names stay the short public ones users configure
@@ -46,12 +52,17 @@ log = logging.getLogger("rchelpers.subscriptions")  # logger names stay the shor
 SUBSCRIPTION_PATH = "/restapi/v1.0/subscription"
 #: Lifetime of a WebHook subscription created without ``expiresIn`` (7 days).
 DEFAULT_EXPIRES_IN = 604800
-#: Longest WebHook lifetime the platform grants (10 years); longer requests are clamped by the platform.
-MAX_WEBHOOK_EXPIRES_IN = 315360000
+#: Longest WebHook lifetime the platform grants (500000000 s as observed; the API reference says 10 years);
+#: longer requests are clamped by the platform.
+MAX_WEBHOOK_EXPIRES_IN = 500000000
 #: How often the platform's reminder job runs, in seconds (the simulator's default).
 REMINDER_JOB_INTERVAL = 5
 MESSAGE_TYPES = ("Fax", "SMS", "VoiceMail", "Pager")
 MESSAGE_DIRECTIONS = ("Inbound", "Outbound")
+#: The call states a telephony-sessions filter may select with ``statusCode`` (one per filter).
+TELEPHONY_STATUS_CODES = ("Setup", "Proceeding", "Answered", "Disconnected", "Gone", "Parked", "Hold", "VoiceMail",
+                          "FaxReceive", "VoiceMailScreening")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _REMINDER_PREFIX = "/restapi/v1.0/subscription/~"
 
 
@@ -88,6 +99,74 @@ def instant_sms_filter(extension: str = "~", *, account: str = "~") -> str:
         f"/restapi/v1.0/account/{_check_id('account', account)}/extension/{_check_id('extension', extension)}"
         "/message-store/instant?type=SMS"
     )
+
+
+def _extension_path(extension: str, account: str, resource: str) -> str:
+    return (f"/restapi/v1.0/account/{_check_id('account', account)}/extension/{_check_id('extension', extension)}"
+            f"/{resource}")
+
+
+def _flag(value: bool | None, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True, False or None, got {value!r}")
+    return "true" if value else "false"
+
+
+def telephony_sessions_filter(
+    extension: str | None = "~",
+    *,
+    account: str = "~",
+    direction: str | None = None,
+    missed_call: bool | None = None,
+    status_code: str | None = None,
+    phone_number: str | None = None,
+    sip_data: bool = False,
+    with_recordings: bool | None = None,
+) -> str:
+    """The telephony-sessions filter (call states), e.g. ``/restapi/v1.0/account/~/extension/~/telephony/sessions``.
+
+    ``extension=None`` gives the account-level filter (every extension's calls). The platform's
+    parameters narrow it: ``direction`` (Inbound, Outbound), ``missed_call``, ``status_code`` (one of
+    :data:`TELEPHONY_STATUS_CODES`; subscribe with several filters for several), ``phone_number`` (E.164,
+    e.g. ``+16505550100``), ``with_recordings``; ``sip_data=True`` adds the parties' SIP data.
+    """
+    if extension is None:
+        path = f"/restapi/v1.0/account/{_check_id('account', account)}/telephony/sessions"
+    else:
+        path = _extension_path(extension, account, "telephony/sessions")
+    if direction is not None and direction not in MESSAGE_DIRECTIONS:
+        raise ValueError(f"direction must be Inbound or Outbound, got {direction!r}")
+    if status_code is not None and status_code not in TELEPHONY_STATUS_CODES:
+        raise ValueError(f"status_code must be one of {', '.join(TELEPHONY_STATUS_CODES)}, got {status_code!r}")
+    if phone_number is not None and not (isinstance(phone_number, str) and _E164.fullmatch(phone_number)):
+        raise ValueError(f"phone_number must be in E.164 format such as +16505550100, got {phone_number!r}")
+    query = [("direction", direction), ("missedCall", _flag(missed_call, "missed_call")),
+             ("phoneNumber", phone_number), ("sipData", "true" if _flag(sip_data, "sip_data") == "true" else None),
+             ("statusCode", status_code), ("withRecordings", _flag(with_recordings, "with_recordings"))]
+    text = "&".join(f"{name}={value}" for name, value in query if value is not None)
+    return path + (f"?{text}" if text else "")
+
+
+def voicemail_filter(extension: str = "~", *, account: str = "~") -> str:
+    """The voicemail filter: ``/restapi/v1.0/account/~/extension/~/voicemail`` (one event per new voicemail)."""
+    return _extension_path(extension, account, "voicemail")
+
+
+def fax_filter(extension: str = "~", *, account: str = "~") -> str:
+    """The inbound fax filter: ``/restapi/v1.0/account/~/extension/~/fax?direction=Inbound``."""
+    return _extension_path(extension, account, "fax") + "?direction=Inbound"
+
+
+def dnd_filter(extension: str = "~", *, account: str = "~") -> str:
+    """The Do-Not-Disturb status filter: ``/restapi/v1.0/account/~/extension/~/presence/dnd``."""
+    return _extension_path(extension, account, "presence/dnd")
+
+
+def presence_line_filter(extension: str = "~", *, account: str = "~") -> str:
+    """The presence-line filter (the lines the user monitors): ``/restapi/v1.0/account/~/extension/~/presence/line``."""
+    return _extension_path(extension, account, "presence/line")
 
 
 def extension_info_filter(extension: str = "~", *, account: str = "~") -> str:
@@ -212,6 +291,12 @@ class Subscription:
         return self.status == "Active"
 
     @property
+    def disabled_filters(self) -> list[dict[str, Any]]:
+        """The platform's ``disabledFilters``: ``{filter, reason, message}`` for each filter it will not fire
+        (the app lacks its permission); empty when there are none."""
+        return [dict(item) for item in self.raw.get("disabledFilters") or () if isinstance(item, dict)]
+
+    @property
     def reminder_filters(self) -> list[str]:
         """The renewal-reminder filters among ``event_filters``."""
         return [f for f in self.event_filters if is_reminder_filter(f)]
@@ -219,9 +304,10 @@ class Subscription:
     def __repr__(self) -> str:
         expires = "" if self.expiration_time is None else f" expires {self.expiration_time:%Y-%m-%d %H:%M:%S}Z"
         left = "" if self.expires_in is None else f" ({self.expires_in} s left)"
+        disabled = f", {len(self.disabled_filters)} disabled" if self.disabled_filters else ""
         return (
             f"<Subscription {self.id} {self.transport} {self.status}{expires}{left}, "
-            f"{len(self.event_filters)} filter{'s' if len(self.event_filters) != 1 else ''}>"
+            f"{len(self.event_filters)} filter{'s' if len(self.event_filters) != 1 else ''}{disabled}>"
         )
 
 

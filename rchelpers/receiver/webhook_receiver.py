@@ -26,10 +26,11 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 from rchelpers.errors import ReceiverError
 from rchelpers.masking import mask
+from rchelpers.receiver.assertions import assert_received
 from rchelpers.receiver.event import WebhookEvent, kept_headers
 from rchelpers.receiver.http1 import Connection, HttpError, HttpRequest, Server
 from rchelpers.receiver.journal import Journal, default_journal_path, read_journal
@@ -326,6 +327,11 @@ class WebhookReceiver:
                 "Check that the subscription is Active and its delivery address is this URL (or the tunnel's "
                 "public URL that forwards to it), that its event filters match what you triggered, and "
                 "rx.rejected for refused requests.")
+
+    def assert_received(self, event: str | None = None, **options: Any) -> list[WebhookEvent]:
+        """Assert that matching events arrived, failing with what did; see :func:`rchelpers.receiver.assertions.assert_received`."""
+        __tracebackhide__ = True
+        return assert_received(self, event, **options)
 
     def add_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` for each new event, on the dispatcher thread (never the request thread).

@@ -11,13 +11,10 @@ from dataclasses import dataclass
 
 from rchelpers.simulator.filters import Owner
 from rchelpers.simulator.ids import IdSource, b64url
+from rchelpers.simulator.options import DEFAULTS
 
 DEMO_ACCOUNT_ID = "37439510"
 DEMO_EXTENSION_ID = "2253168021"
-#: The scope the demo app's tokens carry.
-DEMO_SCOPE = "ReadAccounts ReadMessages ReadPresence SMS SubscriptionWebhook TeamMessaging"
-
-
 @dataclass
 class App:
     """A registered client application."""
@@ -26,6 +23,7 @@ class App:
     client_id: str
     client_secret: str
     grants: tuple[str, ...] = ("urn:ietf:params:oauth:grant-type:jwt-bearer", "refresh_token")
+    permissions: tuple[str, ...] = DEFAULTS.permissions  #: app permissions (the ``permissions`` option)
 
 
 @dataclass
@@ -45,8 +43,9 @@ class User:
 class Accounts:
     """The demo app, a second app of the same user (its subscriptions are listed apart) and the demo user."""
 
-    def __init__(self, ids: IdSource, now: float) -> None:
+    def __init__(self, ids: IdSource, now: float, permissions: tuple[str, ...] = DEFAULTS.permissions) -> None:
         self.ids = ids
+        self.permissions = permissions
         self.apps: dict[str, App] = {}
         self.users: list[User] = []
         self.demo_app = self._add_app("Demo App")
@@ -54,7 +53,7 @@ class Accounts:
         self.user = self._add_user(DEMO_ACCOUNT_ID, DEMO_EXTENSION_ID, int(now))
 
     def _add_app(self, name: str) -> App:
-        app = App(name, self.ids.urlsafe(16)[:22], self.ids.urlsafe(32))
+        app = App(name, self.ids.urlsafe(16)[:22], self.ids.urlsafe(32), permissions=self.permissions)
         self.apps[app.client_id] = app
         return app
 

@@ -11,7 +11,7 @@ import binascii
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
-from rchelpers.simulator.accounts import DEMO_SCOPE, App, User
+from rchelpers.simulator.accounts import Accounts, App, User
 from rchelpers.simulator.errors import (
     OAuthError,
     cannot_parse,
@@ -19,10 +19,12 @@ from rchelpers.simulator.errors import (
     missing_parameter,
     unauthorized,
 )
-from rchelpers.simulator.filters import EventFilter, parse_filters
+from rchelpers.simulator.event_filter_catalog import ParsedFilter
+from rchelpers.simulator.filters import parse_filters, refuse_only_reminders
 from rchelpers.simulator.handshake import check_address
 from rchelpers.simulator.oauth import Grant, OAuthBackend, Session
 from rchelpers.simulator.options import MAX_VERIFICATION_TOKEN
+from rchelpers.simulator.permissions import scope_string, split_by_permission, webhook_denied
 from rchelpers.simulator.routing import Route, SimRequest, SimResponse, route
 from rchelpers.simulator.subscriptions import (
     SUBSCRIPTION_PATH,
@@ -96,18 +98,18 @@ def requested_ttl(form: Mapping[str, str], name: str) -> int | None:
 
 
 def bearer_token(authorization: str | None) -> str:
-    """The token of a ``Bearer`` header; 401 OAU-123 if absent, OAU-134 if malformed."""
+    """The token of a ``Bearer`` header; 401 AGW-401 if absent, AGW-402 if not a well-formed Bearer header."""
     if not authorization or not authorization.strip():
-        raise unauthorized("OAU-123", "Authorization header is not specified")
+        raise unauthorized("AGW-401", "Authorization header is not specified")
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
-        raise unauthorized("OAU-134", "Invalid Authorization header.")
+        raise unauthorized("AGW-402", "Invalid Authorization header")
     return token
 
 
-def token_body(grant: Grant) -> dict[str, Any]:
-    """The ``TokenInfo`` body of a grant."""
+def token_body(grant: Grant, scope: str) -> dict[str, Any]:
+    """The ``TokenInfo`` body of a grant; ``scope`` lists the app's permissions."""
     session = grant.session
     return {
         "access_token": session.access_token,
@@ -115,7 +117,7 @@ def token_body(grant: Grant) -> dict[str, Any]:
         "expires_in": grant.expires_in,
         "refresh_token": session.refresh_token,
         "refresh_token_expires_in": grant.refresh_token_expires_in,
-        "scope": DEMO_SCOPE,
+        "scope": scope,
         "owner_id": session.user.extension_id,
         "endpoint_id": session.endpoint_id,
         "session_id": session.session_id,
@@ -167,9 +169,11 @@ def webhook_delivery_of(body: Mapping[str, Any]) -> tuple[str, str | None]:
 class PlatformApi:
     """The API handlers on the OAuth and subscriptions backends; ``base_url()`` is the server's URL."""
 
-    def __init__(self, oauth: OAuthBackend, subscriptions: SubscriptionsBackend, base_url: Callable[[], str]) -> None:
+    def __init__(self, oauth: OAuthBackend, subscriptions: SubscriptionsBackend, accounts: Accounts,
+                 base_url: Callable[[], str]) -> None:
         self.oauth = oauth
         self.subscriptions = subscriptions
+        self.accounts = accounts
         self.base_url = base_url
 
     def routes(self) -> list[Route]:
@@ -240,7 +244,8 @@ class PlatformApi:
             issued = self.oauth.login_with_jwt(app, value, form.get("endpoint_id"), access_ttl, refresh_ttl)
         else:
             issued = self.oauth.refresh(app, value, access_ttl, refresh_ttl)
-        return SimResponse(200, token_body(issued), {"Cache-Control": "no-store", "Pragma": "no-cache"})
+        return SimResponse(200, token_body(issued, scope_string(app.permissions)),
+                           {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     def revoke(self, request: SimRequest) -> SimResponse:
         """``POST /restapi/oauth/revoke``: ``token`` in the form body or the query; 200 with no body."""
@@ -255,6 +260,25 @@ class PlatformApi:
     # --- subscriptions -----------------------------------------------------------------------------
     def _info(self, record: SubscriptionRecord) -> dict[str, Any]:
         return self.subscriptions.info(record, self.base_url())
+
+    def _filters(self, raw_filters: list[str], user: User, client_id: str) -> tuple[list[ParsedFilter],
+                                                                                    list[dict[str, str]]]:
+        """A WebHook's filters parsed and checked (SUB-508, 403s, SUB-515), split into those the app may
+        subscribe to and the ``DisabledFilterInfo`` of the others."""
+        filters = parse_filters(raw_filters, user.owner)
+        refuse_only_reminders(filters)
+        return split_by_permission(filters, self._app(client_id).permissions)
+
+    def _check_webhook_permission(self, client_id: str) -> None:
+        """403 CMN-401 with ``permissionName`` when the app lacks ``SubscriptionWebhook``."""
+        denied = webhook_denied(self._app(client_id).permissions)
+        if denied is not None:
+            raise denied.error()
+
+    def _app(self, client_id: str) -> App:
+        app = self.accounts.app(client_id)
+        assert app is not None  # a session's app is always registered
+        return app
 
     def list_subscriptions(self, request: SimRequest) -> SimResponse:
         """``GET /restapi/v1.0/subscription``: the user's records for this app, every transport."""
@@ -273,8 +297,9 @@ class PlatformApi:
         raw_filters = event_filters_of(body)
         address, token = webhook_delivery_of(body)
         expires_in = expires_in_of(body)
-        filters = parse_filters(raw_filters, user.owner)
-        record = self.subscriptions.create_webhook(user, client_id, filters, address, token, expires_in)
+        filters, disabled = self._filters(raw_filters, user, client_id)
+        self._check_webhook_permission(client_id)
+        record = self.subscriptions.create_webhook(user, client_id, filters, address, token, expires_in, disabled)
         return SimResponse(200, self._info(record))
 
     def get_subscription(self, request: SimRequest) -> SimResponse:
@@ -296,8 +321,8 @@ class PlatformApi:
         current = self.subscriptions.get(user, client_id, request.params["id"])
         check_renewable(current)
         expires_in = expires_in_of(body)
-        filters: list[EventFilter] | None = None if raw_filters is None else parse_filters(raw_filters, current.owner)
-        record = self.subscriptions.update(user, client_id, request.params["id"], filters, expires_in)
+        filters, disabled = (None, None) if raw_filters is None else self._filters(raw_filters, user, client_id)
+        record = self.subscriptions.update(user, client_id, request.params["id"], filters, expires_in, disabled)
         return SimResponse(200, self._info(record))
 
     def renew_subscription(self, request: SimRequest) -> SimResponse:

@@ -219,19 +219,19 @@ def _check_handshake(client: WebhookClient, url: str, timeout: float, time_limit
         results.append(RuleResult(
             "handshake.echo", False, "no Validation-Token header in the reply",
             "copy the request's Validation-Token header into the response (same name, same value); "
-            "otherwise creating the subscription fails with SUB-520",
+            "otherwise creating the subscription fails with SUB-521 (WebHook is not reachable)",
         ))
     elif echoed != token:
         results.append(RuleResult(
             "handshake.echo", False, "Validation-Token echoed with a different value",
-            "echo the exact value received in the Validation-Token request header (SUB-520 otherwise)",
+            "echo the exact value received in the Validation-Token request header (SUB-521 otherwise)",
         ))
     else:
         results.append(RuleResult("handshake.echo", True, "Validation-Token echoed"))
     results.append(RuleResult(
         "handshake.status", reply.status == 200, f"HTTP {reply.status}",
         "" if reply.status == 200 else "answer the validation POST (empty body) with 200 OK; a framework that "
-        "parses JSON bodies must accept an empty one (SUB-525 otherwise)",
+        "parses JSON bodies must accept an empty one (SUB-522 otherwise)",
     ))
     results.append(RuleResult(
         "handshake.size", reply.size <= MAX_REPLY_BYTES, f"{reply.size} bytes (limit {MAX_REPLY_BYTES})",

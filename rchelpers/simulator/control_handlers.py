@@ -1,5 +1,5 @@
 """The simulator's own routes, all under ``/_sim/``: the clock, reset, seeded legacy records, a state summary,
-the handshake log, the delivery log and replay, and sample events.
+the handshake log, the delivery log and replay, sample events and scenarios (whole calls).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from rchelpers.simulator.notifier import Notifier
 from rchelpers.simulator.oauth import OAuthBackend
 from rchelpers.simulator.routing import Route, SimRequest, SimResponse, route
 from rchelpers.simulator.subscriptions import SubscriptionRecord, SubscriptionsBackend
+from rchelpers.simulator.telephony import SCENARIOS, ScenarioError, scenario_options
 
 #: The event filter of a seeded legacy record without ``eventFilters``.
 LEGACY_DEFAULT_FILTER = "/restapi/v1.0/account/~/extension/~/presence"
@@ -63,6 +64,8 @@ class ControlApi:
             route("POST", r"/_sim/deliveries/(?P<key>[^/]+)/replay", self.replay),
             route("GET", r"/_sim/events", self.list_kinds),
             route("POST", r"/_sim/events", self.trigger),
+            route("GET", r"/_sim/scenarios", self.list_scenarios),
+            route("POST", r"/_sim/scenarios/(?P<name>[^/]+)", self.play_scenario),
         ]
 
     # --- clock and reset ---------------------------------------------------------------------------
@@ -184,4 +187,21 @@ class ControlApi:
             result = self.notifier.trigger(body["kind"], **fields)
         except TriggerError as exc:
             raise invalid_parameter("fields", str(exc)) from None
+        return SimResponse(200, result.to_dict())
+
+    def list_scenarios(self, request: SimRequest) -> SimResponse:
+        """``GET /_sim/scenarios``: the scenarios and their options with the defaults (null: the demo user's)."""
+        return SimResponse(200, {"scenarios": {name: scenario_options(name) for name in SCENARIOS}})
+
+    def play_scenario(self, request: SimRequest) -> SimResponse:
+        """``POST /_sim/scenarios/{name}`` with the options as the JSON body: play a whole call on the clock;
+        the answer lists each step, sent (with the subscriptions it reached) or scheduled. An unknown name is
+        404 CMN-102, a bad option 400 CMN-101 naming it."""
+        if request.params["name"] not in SCENARIOS:
+            raise PlatformError(404, "CMN-102", f"Resource for parameter [name] is not found: unknown scenario "
+                                f"{request.params['name']!r}; scenarios: {', '.join(SCENARIOS)}", "name")
+        try:
+            result = self.notifier.scenario(request.params["name"], request.json_object())
+        except ScenarioError as exc:
+            raise invalid_parameter(exc.parameter, str(exc)) from None
         return SimResponse(200, result.to_dict())

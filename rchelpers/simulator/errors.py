@@ -21,10 +21,6 @@ class ClockError(SimulatorError, RuntimeError):
     """The clock cannot do what was asked (runaway job loop, re-entrant advance)."""
 
 
-class FilterSyntaxError(SimulatorError, ValueError):
-    """A filter the platform does not know, or with a malformed path or query."""
-
-
 class TriggerError(SimulatorError, ValueError):
     """A sample event could not be built: unknown kind, unknown field or a value of the wrong type."""
 
@@ -54,6 +50,35 @@ class PlatformError(SimulatorError):
         if self.parameter_name is not None:
             body["parameterName"] = self.parameter_name
         return body
+
+
+class PermissionDeniedError(PlatformError):
+    """403 CMN-401: the app lacks ``permission_name``, shown as ``permissionName`` at the top and in ``errors[0]``."""
+
+    def __init__(self, permission_name: str, message: str) -> None:
+        super().__init__(403, "CMN-401", message)
+        self.permission_name = permission_name
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: ``errorCode``, ``message``, ``errors[0]`` with ``permissionName``, ``permissionName``."""
+        item = {"errorCode": self.code, "message": self.message, "permissionName": self.permission_name}
+        return {"errorCode": self.code, "message": self.message, "errors": [item],
+                "permissionName": self.permission_name}
+
+
+class TokenInvalidError(PlatformError):
+    """401 for an unknown, revoked or garbled access token: top-level ``errorCode`` ``"TokenInvalid"`` and
+    OAU-149 in ``errors[0]``, both with ``OAuth token is invalid`` (as the live platform answers)."""
+
+    SYMBOL = "TokenInvalid"
+
+    def __init__(self) -> None:
+        super().__init__(401, "OAU-149", "OAuth token is invalid")
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: the symbolic code at the top, the dotted one in ``errors[0]``."""
+        return {"errorCode": self.SYMBOL, "message": self.message,
+                "errors": [{"errorCode": self.code, "message": self.message}]}
 
 
 class OAuthError(PlatformError):

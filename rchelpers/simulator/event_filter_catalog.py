@@ -14,7 +14,7 @@ and :func:`invalid_filters_message` words a SUB-508 message from such reasons.
 parsed filter, honouring the telephony-session parameters (``direction``, ``missedCall``,
 ``phoneNumber``, ``statusCode``, ``withRecordings``; ``sipData`` shapes the body).
 
-Pure data and pure functions: no I/O and no simulator state.
+Pure data and pure functions: no I/O and no simulator state. :mod:`.filters` parses a request's filter list with it.
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qsl
+
+from rchelpers.simulator.errors import SimulatorError
 
 API_PREFIX = "/restapi/v1.0"
 #: Where the filter pages live (repository and folder), for ``FilterSpec.source``.
@@ -72,7 +74,7 @@ _PLACEHOLDERS = {
 _EXAMPLE_IDS = {"accountId": "~", "extensionId": "~", "deviceId": "1", "batchId": "b-1", "groupId": "1"}
 
 
-class InvalidFilter(ValueError):
+class InvalidFilter(SimulatorError, ValueError):
     """A filter the platform refuses (SUB-508): ``filter`` as given and ``reason`` in words."""
 
     def __init__(self, event_filter: str, reason: str) -> None:
@@ -357,6 +359,21 @@ class ParsedFilter:
     def extension_id(self) -> str | None:
         """The extension id the filter names (expanded), if any."""
         return self.ids.get("extensionId")
+
+    @property
+    def is_reminder(self) -> bool:
+        """True for the renewal reminder filter ``/restapi/v1.0/subscription/~?threshold=T&interval=I``."""
+        return self.spec.name == "reminder"
+
+    @property
+    def threshold(self) -> int | None:
+        """The reminder threshold in seconds (reminder filters only)."""
+        return int(self.params["threshold"]) if self.is_reminder else None
+
+    @property
+    def interval(self) -> int | None:
+        """The reminder interval in seconds (reminder filters only)."""
+        return int(self.params["interval"]) if self.is_reminder else None
 
 
 def spec_for_path(path: str) -> tuple[FilterSpec, dict[str, str]] | None:

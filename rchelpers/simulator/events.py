@@ -1,16 +1,16 @@
 """Sample events, like ``stripe trigger``: realistic notification bodies for the demo user, routed by filter.
 
-:class:`EventFactory` builds a :class:`SampleEvent` of one of :data:`KINDS` (presence, message store,
-instant SMS, extension info, extension list) with ids, numbers and times taken from the simulator's
-seeded random generator and clock, so the same seed gives the same bytes. The bodies follow the
-platform's documented examples (developer guide, "Event types") and its event schemas; any body field can be
-overridden by the caller, and an unknown kind or field, or a value of the wrong type, is refused with
-a :class:`TriggerError` that says what is accepted.
+:class:`EventFactory` builds a :class:`SampleEvent` of one of :data:`KINDS` with ids, numbers and times
+taken from the simulator's seeded random generator and clock, so the same seed gives the same bytes.
+Presence, message store, instant SMS, extension info and extension list are built here (their bodies follow
+the platform's documented examples; any body field can be overridden by the caller); telephony session,
+missed call, voicemail, fax, DND and presence line come from :func:`rchelpers.simulator.telephony.sample_event`
+(their ``fields`` are that function's options, e.g. ``status_code``). An unknown kind or field, or a value
+of the wrong type, is refused with a :class:`TriggerError` that says what is accepted.
 
-:meth:`SampleEvent.body_for` decides whether one parsed event filter receives the event and with
-which body: the filter's family and ids must be the event's (``~`` was expanded to the subscriber's
-ids when the filter was parsed), ``?type=``/``?direction=`` must match a message's, and
-``?detailedTelephonyState=true`` adds the active calls to a presence body.
+:meth:`SampleEvent.body_for` decides whether one parsed event filter receives the event and with which
+body, by :func:`rchelpers.simulator.event_filter_catalog.body_for` (the filter's spec and ids, its query
+parameters; ``detailedTelephonyState=true`` keeps a presence body's active calls).
 """
 from __future__ import annotations
 
@@ -20,11 +20,21 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rchelpers.simulator.clock import iso
+from rchelpers.simulator.telephony import (
+    SAMPLE_KINDS,
+    RandomIds,
+    ScenarioError,
+    Subscriber,
+    sample_event,
+    sample_options,
+)
 from rchelpers.simulator.errors import TriggerError
-from rchelpers.simulator.filters import EventFilter
+from rchelpers.simulator.event_filter_catalog import ParsedFilter, body_for
 
+#: The kinds built here (their fields are body fields).
+BODY_KINDS = ("presence", "message_store", "instant_sms", "extension_info", "extension_list")
 #: The kinds of sample event :meth:`EventFactory.build` knows.
-KINDS = ("presence", "message_store", "instant_sms", "extension_info", "extension_list")
+KINDS = BODY_KINDS + SAMPLE_KINDS
 
 TELEPHONY_STATUSES = ("NoCall", "CallConnected", "Ringing", "OnHold", "ParkedCall")
 PRESENCE_STATUSES = ("Offline", "Busy", "Available")
@@ -100,8 +110,9 @@ def normalize_kind(kind: str) -> str:
 
 
 def fields_of(kind: str) -> list[str]:
-    """The field names a caller may set for ``kind``."""
-    return list(_FIELDS[normalize_kind(kind)])
+    """The field names a caller may set for ``kind`` (body fields, or a telephony kind's options)."""
+    kind = normalize_kind(kind)
+    return list(_FIELDS[kind]) if kind in _FIELDS else list(sample_options(kind))
 
 
 def _check_fields(kind: str, fields: dict[str, Any]) -> None:
@@ -120,49 +131,30 @@ def _check_fields(kind: str, fields: dict[str, Any]) -> None:
                                f"got {value!r}")
 
 
-#: The filter family (see :mod:`rchelpers.simulator.filters`) that receives each kind.
-FAMILIES = {
-    "presence": "presence",
-    "message_store": "message-store",
-    "instant_sms": "instant-message",
-    "extension_info": "extension-info",
-    "extension_list": "extension-list",
-}
-
-
 @dataclass
 class SampleEvent:
-    """One sample event: its kind, resource path, body, and the parts that filters are matched against.
+    """One sample event: its kind, resource path and body, and what filters are matched against.
 
     ``detail`` holds the body fields only a ``detailedTelephonyState=true`` presence filter receives;
-    ``attributes`` holds what ``?type=``/``?direction=`` select on (a message's type and direction).
+    ``attributes`` holds what the body does not show but filters select on (a message's direction).
     """
 
     kind: str
     path: str
-    account_id: str
-    extension_id: str | None
     body: dict[str, Any]
     detail: dict[str, Any] = field(default_factory=dict)
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def family(self) -> str:
-        """The filter family this event belongs to (``presence``, ``message-store``, ...)."""
-        return FAMILIES[self.kind]
-
-    def body_for(self, event_filter: EventFilter) -> dict[str, Any] | None:
+    def body_for(self, event_filter: ParsedFilter) -> dict[str, Any] | None:
         """The body that a subscription's ``event_filter`` receives for this event, or None if it does not match."""
-        if not event_filter.matches(self.family, self.account_id, self.extension_id, self.attributes):
-            return None
-        body = copy.deepcopy(self.body)
-        if self.kind == "presence" and event_filter.params.get("detailedTelephonyState") == "true":
-            return self._detailed(body)
-        return body
+        return body_for(event_filter, self.path, self.full_body(), self.attributes)
 
-    def _detailed(self, body: dict[str, Any]) -> dict[str, Any]:
+    def full_body(self) -> dict[str, Any]:
+        """The body in its fullest form (a presence body with its active calls after ``telephonyStatus``)."""
+        if not self.detail:
+            return self.body
         ordered: dict[str, Any] = {}
-        for key, value in body.items():
+        for key, value in self.body.items():
             ordered[key] = value
             if key == "telephonyStatus":
                 ordered["activeCalls"] = copy.deepcopy(self.detail["activeCalls"])
@@ -194,7 +186,9 @@ class EventFactory:
         self.extension_id = str(extension_id)
         self.phone_number = phone_number
         self.user_name = user_name
-        self._sequence = 0
+        self._sequence = 0  # the presence sequence (presence, presence line, a scenario's presence changes)
+        self._telephony_sequence = 0
+        self.subscriber = Subscriber(self.account_id, self.extension_id, phone_number, user_name)
         self._builders: dict[str, Callable[[dict[str, Any]], SampleEvent]] = {
             "presence": self._presence,
             "message_store": self._message_store,
@@ -207,8 +201,35 @@ class EventFactory:
         """A :class:`SampleEvent` of ``kind`` with ``fields`` overriding the generated body fields."""
         kind = normalize_kind(kind)
         fields = dict(fields or {})
+        if kind in SAMPLE_KINDS:
+            return self._telephony(kind, fields)
         _check_fields(kind, fields)
         return self._builders[kind](fields)
+
+    @property
+    def next_presence_sequence(self) -> int:
+        """The ``sequence`` the next presence event will carry."""
+        return self._sequence + 1
+
+    def reserve_presence_sequences(self, count: int) -> int:
+        """The first of ``count`` presence ``sequence`` numbers reserved for a scenario's presence changes."""
+        first = self._sequence + 1
+        self._sequence += count
+        return first
+
+    def _telephony(self, kind: str, fields: dict[str, Any]) -> SampleEvent:
+        if kind in ("telephony_session", "missed_call"):
+            self._telephony_sequence += 1
+            sequence = self._telephony_sequence
+        elif kind == "presence_line":
+            sequence = self.reserve_presence_sequences(1)
+        else:
+            sequence = 1
+        try:
+            step = sample_event(kind, RandomIds(self.rng), self.now(), self.subscriber, fields, sequence)
+        except ScenarioError as exc:
+            raise TriggerError(str(exc)) from None
+        return SampleEvent(kind, step.event_path, step.body, attributes=dict(step.attributes))
 
     # --- the kinds ----------------------------------------------------------------------------------
     def _presence(self, fields: dict[str, Any]) -> SampleEvent:
@@ -234,7 +255,7 @@ class EventFactory:
         body.update(fields)
         detail = {"activeCalls": active_calls, "totalActiveCalls": len(active_calls) if total is None else total}
         return SampleEvent("presence", f"/restapi/v1.0/account/{self.account_id}/extension/{extension_id}/presence",
-                           self.account_id, extension_id, body, detail=detail)
+                           body, detail=detail)
 
     def _active_call(self, status: str) -> dict[str, Any]:
         session = str(self.rng.randrange(10**10, 10**11))
@@ -262,8 +283,7 @@ class EventFactory:
         }
         body.update(fields)
         path = f"/restapi/v1.0/account/{self.account_id}/extension/{self.extension_id}/message-store"
-        return SampleEvent("message_store", path, self.account_id, self.extension_id, body,
-                           attributes={"type": message_type, "direction": direction})
+        return SampleEvent("message_store", path, body, attributes={"type": message_type, "direction": direction})
 
     def _instant_sms(self, fields: dict[str, Any]) -> SampleEvent:
         message_id = str(self._message_id())
@@ -292,7 +312,7 @@ class EventFactory:
         }
         body.update(fields)
         path = f"/restapi/v1.0/account/{self.account_id}/extension/{self.extension_id}/message-store/instant"
-        return SampleEvent("instant_sms", path, self.account_id, self.extension_id, body,
+        return SampleEvent("instant_sms", path, body,
                            attributes={"type": str(body["type"]), "direction": str(body["direction"])})
 
     def _extension_info(self, fields: dict[str, Any]) -> SampleEvent:
@@ -303,13 +323,12 @@ class EventFactory:
             body["hints"] = ["ExtensionInfo"]
         body.update(fields)
         path = f"/restapi/v1.0/account/{self.account_id}/extension/{extension_id}"
-        return SampleEvent("extension_info", path, self.account_id, extension_id, body)
+        return SampleEvent("extension_info", path, body)
 
     def _extension_list(self, fields: dict[str, Any]) -> SampleEvent:
         body = {"extensions": [{"extensionId": str(self.rng.randrange(10**9, 10**10)), "eventType": "Create"}]}
         body.update(fields)
-        return SampleEvent("extension_list", f"/restapi/v1.0/account/{self.account_id}/extension", self.account_id,
-                           None, body)
+        return SampleEvent("extension_list", f"/restapi/v1.0/account/{self.account_id}/extension", body)
 
     # --- ids ----------------------------------------------------------------------------------------
     def _message_id(self) -> int:

@@ -1,11 +1,17 @@
-"""What the platform sends to webhooks: sample events on trigger and renewal reminders, through the delivery
-engine, for the subscriptions of the subscriptions backend.
+"""What the platform sends to webhooks: sample events on trigger, whole calls (scenarios) and renewal
+reminders, through the delivery engine, for the subscriptions of the subscriptions backend.
 
 :class:`Notifier` owns the :class:`~rchelpers.simulator.delivery.DeliveryEngine`, the
 :class:`~rchelpers.simulator.reminders.ReminderJob` and the :class:`~rchelpers.simulator.events.EventFactory`,
 and hears the subscriptions' lifecycle changes (renewal restarts reminders; deletion and expiry drop
-pending retries). It draws every uuid and sample value from its own ``random.Random`` (seeded from the
-simulator's id source, so a seeded simulator repeats itself), always on the calling thread.
+pending retries). Each event goes to every enabled filter of every Active WebHook that
+:func:`~rchelpers.simulator.event_filter_catalog.body_for` says it reaches. A scenario's steps
+(:func:`rchelpers.simulator.telephony.play`) are clock jobs at their offsets; each step is routed when it
+is due. With ``duplicate_rate``/``reorder_window`` (:class:`~rchelpers.simulator.realism.DeliveryRealism`)
+an event's notification may be queued twice or held back a while on the simulated clock, before the
+delivery engine's per-address lanes. It draws every uuid and sample value from its own ``random.Random``
+(seeded from the simulator's id source, so a seeded simulator repeats itself), always on the calling
+thread (or the clock's, for scenario steps).
 """
 from __future__ import annotations
 
@@ -15,13 +21,16 @@ import uuid as _uuid
 from dataclasses import dataclass
 from typing import Any
 
+from rchelpers.simulator.telephony import RandomIds, Step, play
 from rchelpers.simulator.accounts import User
-from rchelpers.simulator.clock import SimClock, iso
+from rchelpers.simulator.clock import Job, SimClock, iso
 from rchelpers.simulator.delivery import DeliveryEngine
 from rchelpers.simulator.delivery_log import DeliveryAttempt
+from rchelpers.simulator.event_filter_catalog import body_for, envelope_event
 from rchelpers.simulator.events import EventFactory
 from rchelpers.simulator.notification import Notification
 from rchelpers.simulator.options import SimulatorOptions
+from rchelpers.simulator.realism import DeliveryRealism
 from rchelpers.simulator.reminders import ReminderJob
 from rchelpers.simulator.subscriptions import SubscriptionRecord, SubscriptionsBackend
 from rchelpers.simulator.webhook_client import WebhookClient
@@ -49,6 +58,50 @@ class TriggerResult:
                 "notifications": [n.envelope() for n in self.notifications]}
 
 
+def step_summary(step: Step) -> dict[str, Any]:
+    """What one scenario step is, in a few fields: the resource, the status it carries, its sequence."""
+    body = step.body
+    summary: dict[str, Any] = {"event": step.event_path}
+    parties = body.get("parties")
+    if isinstance(parties, list) and parties:
+        summary.update(statusCode=parties[0]["status"]["code"], missedCall=parties[0]["missedCall"])
+    elif "telephonyStatus" in body:
+        summary["telephonyStatus"] = body["telephonyStatus"]
+    elif "type" in body:
+        summary["type"] = body["type"]
+    if "sequence" in body:
+        summary["sequence"] = body["sequence"]
+    return summary
+
+
+@dataclass
+class ScenarioStep:
+    """One step of a played scenario: when (simulated), what, and the notifications sent for it so far."""
+
+    offset: float
+    at: str
+    summary: dict[str, Any]
+    notifications: list[Notification]
+    sent: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: offset, time, summary, whether it was sent, and the subscriptions it reached."""
+        return {"offset": self.offset, "at": self.at, **self.summary, "sent": self.sent,
+                "subscriptionIds": list(dict.fromkeys(n.subscription_id for n in self.notifications))}
+
+
+@dataclass
+class ScenarioResult:
+    """What :meth:`Notifier.scenario` played: the scenario's name and its steps (sent now or scheduled)."""
+
+    name: str
+    steps: list[ScenarioStep]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the name and each step (sent steps list the subscriptions they reached)."""
+        return {"scenario": self.name, "steps": [step.to_dict() for step in self.steps]}
+
+
 class Notifier:
     """Sample events, renewal reminders and their delivery, for one simulator's subscriptions.
 
@@ -66,6 +119,10 @@ class Notifier:
         self.engine = self._new_engine()
         self.reminders = ReminderJob(clock, subscriptions, self._send_reminder, options.reminder_job_interval)
         self.events = EventFactory(self._rng, clock.now, user.account_id, user.extension_id)
+        # its own generator (derived from the seed, no draw): turning realism on changes no other value
+        self.realism = DeliveryRealism(options.duplicate_rate, options.reorder_window,
+                                       random.Random(seed + b"realism"))
+        self._scenario_jobs: list[Job] = []
         subscriptions.add_listener(self._on_change)
 
     def _new_engine(self) -> DeliveryEngine:
@@ -89,6 +146,9 @@ class Notifier:
         """Forget the delivery log, pending retries and reminder state (the simulator's reset)."""
         self.engine.clear()
         self.reminders.clear()
+        for job in self._scenario_jobs:
+            job.cancel()
+        self._scenario_jobs.clear()
 
     def _uuid(self) -> str:
         return str(_uuid.UUID(int=self._rng.getrandbits(128), version=4))
@@ -104,18 +164,65 @@ class Notifier:
         self._check_running()
         with self._rng_lock:
             event = self.events.build(kind, fields)
-            stamp = iso(self.clock.now())
-            notifications = []
-            for record in self.subscriptions.active_webhooks():
-                for event_filter in record.filters:
-                    body = event.body_for(event_filter)
-                    if body is not None:
-                        notifications.append(Notification(self._uuid(), event_filter.expanded, stamp, record.id,
-                                                          record.extension_id, body))
-        for notification in notifications:
-            self.engine.deliver(notification)
+            notifications = self._route(event.path, event.full_body(), event.attributes)
+        self._dispatch(notifications)
         self._settle_if_frozen()
         return TriggerResult(event.kind, event.body, notifications)
+
+    def scenario(self, name: str, options: dict[str, Any] | None = None) -> ScenarioResult:
+        """Play scenario ``name`` (see :data:`rchelpers.simulator.telephony.SCENARIOS`) from now on the clock.
+
+        Each step is a clock job at its offset and is routed through the filters when it is due; steps at
+        offset 0 are sent at once (and, with a frozen clock, answered before this returns). Raises
+        :class:`~rchelpers.simulator.telephony.ScenarioError` for an unknown name or a bad option.
+        """
+        self._check_running()
+        start = self.clock.now()
+        with self._rng_lock:
+            steps = play(name, RandomIds(self._rng), start, self.events.subscriber, options,
+                         self.events.next_presence_sequence)
+            self.events.reserve_presence_sequences(sum(1 for step in steps if "telephonyStatus" in step.body))
+        planned = [ScenarioStep(step.offset, iso(start + step.offset), step_summary(step), []) for step in steps]
+        for step, entry in zip(steps, planned):
+            if step.offset == 0:
+                self._send_step(step, entry)
+            else:
+                job = self.clock.call_at(start + step.offset, lambda s=step, e=entry: self._send_step(s, e),
+                                         name=f"scenario {name} step")
+                self._scenario_jobs = [j for j in self._scenario_jobs if j.when > start] + [job]
+        self._settle_if_frozen()
+        return ScenarioResult(name, planned)
+
+    def _send_step(self, step: Step, entry: ScenarioStep) -> None:
+        with self._rng_lock:
+            notifications = self._route(step.event_path, step.body, step.attributes)
+        entry.notifications.extend(notifications)
+        entry.sent = True
+        self._dispatch(notifications)
+
+    def _route(self, event_path: str, body: dict[str, Any], attributes: Any) -> list[Notification]:
+        """One notification per enabled filter of each Active WebHook the event reaches (under the rng lock)."""
+        stamp = iso(self.clock.now())
+        notifications = []
+        for record in self.subscriptions.active_webhooks():
+            for event_filter in record.filters:
+                shaped = body_for(event_filter, event_path, body, attributes)
+                if shaped is not None:
+                    notifications.append(Notification(self._uuid(), envelope_event(event_filter, event_path), stamp,
+                                                      record.id, record.extension_id, shaped))
+        return notifications
+
+    def _dispatch(self, notifications: list[Notification]) -> None:
+        """Queue each notification, twice or later when delivery realism says so (on the simulated clock)."""
+        for notification in notifications:
+            with self._rng_lock:
+                delays = self.realism.plan().delays
+            for delay in delays:
+                if delay <= 0:
+                    self.engine.deliver(notification)
+                else:
+                    self.clock.call_later(delay, lambda n=notification: self.engine.deliver(n),
+                                          name="delivery held back (reorder_window)")
 
     def replay(self, key: str | int) -> Notification:
         """Send a logged notification again (same uuid); by attempt id or uuid. See :meth:`DeliveryEngine.replay`."""
@@ -150,7 +257,7 @@ class Notifier:
         with self._rng_lock:
             notification = Notification(self._uuid(), event_filter, iso(self.clock.now()), subscription_id,
                                         owner, {"expiresIn": expires_in})
-        self.engine.deliver(notification)
+        self._dispatch([notification])
 
     def _on_change(self, change: str, record: SubscriptionRecord) -> None:
         if change in ("renewed", "updated", "deleted", "expired"):

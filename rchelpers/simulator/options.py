@@ -10,6 +10,8 @@ defaults from here. The sources:
 * API reference: https://developers.ringcentral.com/api-reference
 * RingCentral community forum, 2018: https://forums.developers.ringcentral.com/questions/1173 (RingCentral's
   answer on blacklisting: "during 10 minutes", reactivation "every 15 minutes")
+
+``docs/FIDELITY.md`` in the repository lists every behaviour and error code with its source.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field, fields
 from typing import Mapping
 
 from rchelpers.simulator.errors import OptionError
+from rchelpers.simulator.permissions import DEFAULT_APP_PERMISSIONS, PermissionSetError, check_permissions
+from rchelpers.simulator.realism import MAX_REORDER_WINDOW
 
 
 #: Modelled (developer guide, "API rate limits"): group -> (requests allowed per window, window seconds,
@@ -42,9 +46,12 @@ class SimulatorOptions:
     #: Modelled (developer guide, "Webhooks: validation"): the largest handshake reply in bytes, status line,
     #: headers and body as received on the wire.
     max_reply_bytes: int = 1024
-    #: Modelled (API reference, Create Subscription: ``expiresIn`` up to 10 years); a larger ``expiresIn``
-    #: is clamped to it (guessed).
-    max_expires_in: int = 315_360_000
+    #: Observed: the largest subscription lifetime; a larger ``expiresIn`` is clamped to it, not refused. A
+    #: real subscription asked for 630720000 s came back with exactly 500000000 (RingCentral community thread
+    #: 5698, 2020) and a 473040000 s one was kept as asked (ringcentral/ringcentral-api-docs
+    #: ``code-samples/webhooks/blacklist.json``). 315360000 gives the API reference's rule (Create
+    #: Subscription: ``expiresIn`` up to 10 years).
+    max_expires_in: int = 500_000_000
     #: Modelled (API reference, Create Subscription): the lifetime in seconds when ``expiresIn`` is missing.
     default_expires_in: int = 604_800
     #: Modelled (developer guide, subscription limits): subscriptions per user per app; the next create gets
@@ -83,6 +90,32 @@ class SimulatorOptions:
     #: gets 400 SUB-524): this PEM file of CA certificates is trusted besides the system's (a local test
     #: CA). Guessed: a delivery failing TLS is logged ``I/O operation is failed. Details: [TLS ...]``.
     webhook_ca_file: str | os.PathLike[str] | None = None
+    #: Modelled: the permissions of the simulator's apps (the token's ``scope`` lists them). A WebHook create
+    #: needs ``SubscriptionWebhook`` (else 403 CMN-401 with ``permissionName``; API changelog 1.0.29) and each
+    #: event filter the permission its page names (developer guide, event filters), a filter whose
+    #: permission is missing going to ``disabledFilters`` (API reference, ``SubscriptionInfo``). Guessed: the
+    #: default, what a webhook app following the tutorial holds.
+    permissions: tuple[str, ...] = DEFAULT_APP_PERMISSIONS
+    #: Observed: which codes a failed validation handshake gets. ``"observed"``: unreachable, too slow or no echo 400
+    #: SUB-521 ``WebHook is not reachable`` (ringcentral/ringcentral-csharp-client ``WebHookTest.cs``; the
+    #: RingCentral FAQ), a status other than 200 SUB-522 naming it (API reference error table; the same test,
+    #: later version), a reply too large SUB-525. ``"legacy"``: CMN-101 on ``deliveryMode.address``, SUB-525,
+    #: SUB-520 ``Validation Token is not returned`` (observed in a 2017 community question).
+    handshake_errors: str = "observed"
+    #: Modelled (developer guide, "Refresh tokens", and a public experiment, tylerlong/ringcentral-token-refresh-
+    #: experiment): a used refresh token keeps working ``(after_use, unused)`` seconds, 10 s after the new access
+    #: token is first used or up to 60 min while it is not, and returns the same tokens again. ``(10, 3600)``
+    #: turns it on. None (the default, guessed) refuses a used refresh token at once (400 OAU-213): stricter,
+    #: so an app that does not keep the new refresh token fails here first.
+    refresh_reuse_grace: tuple[float, float] | None = None
+    #: Modelled (RingCentral warns that notifications may arrive more than once): the share of event and
+    #: reminder notifications queued twice, same ``uuid``. 0 (the default) sends each once.
+    duplicate_rate: float = 0.0
+    #: Modelled (RingCentral warns that notifications may arrive out of order; telephony bodies carry
+    #: ``sequence`` for it): each notification is held back a random 0..N simulated seconds, so one sent up to
+    #: N seconds later may overtake it (with a frozen clock, ``clock.advance`` releases them). 0 (the
+    #: default) keeps the order. Both draw from the seed.
+    reorder_window: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("validation_timeout", "reminder_job_interval"):
@@ -111,6 +144,27 @@ class SimulatorOptions:
         workers = self.delivery_workers
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise OptionError(f"delivery_workers must be an integer >= 1, got {workers!r}")
+        try:
+            self.permissions = check_permissions(self.permissions)
+        except (PermissionSetError, TypeError) as exc:
+            raise OptionError(f"permissions: {exc}") from None
+        if self.handshake_errors not in ("observed", "legacy"):
+            raise OptionError(f"handshake_errors must be 'observed' or 'legacy', got {self.handshake_errors!r}")
+        grace = self.refresh_reuse_grace
+        if grace is not None:
+            if not isinstance(grace, (list, tuple)) or len(grace) != 2:
+                raise OptionError(f"refresh_reuse_grace must be (seconds after use, seconds unused) such as "
+                                  f"(10, 3600), or None, got {grace!r}")
+            for value in grace:
+                check_seconds("refresh_reuse_grace", value)
+            self.refresh_reuse_grace = (float(grace[0]), float(grace[1]))
+        rate = self.duplicate_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise OptionError(f"duplicate_rate must be a number from 0 to 1, got {rate!r}")
+        window = self.reorder_window
+        if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 <= window <= MAX_REORDER_WINDOW:
+            raise OptionError(f"reorder_window must be a number of seconds from 0 to {MAX_REORDER_WINDOW:g}, "
+                              f"got {window!r}")
 
 
 def check_seconds(name: str, value: object) -> None:

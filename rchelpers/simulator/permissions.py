@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from rchelpers.simulator.errors import PermissionDeniedError, SimulatorError
 from rchelpers.simulator.event_filter_catalog import ParsedFilter
 
 #: The permission a WebHook subscription needs.
@@ -30,7 +31,7 @@ DISABLED_REASON = "InsufficientPermissions"
 _PERMISSION_NAME = re.compile(r"[A-Z][A-Za-z0-9]{1,63}")
 
 
-class PermissionSetError(ValueError):
+class PermissionSetError(SimulatorError, ValueError):
     """A permission set that is not a list of permission names."""
 
 
@@ -70,10 +71,13 @@ class PermissionDenied:
         """The error message naming the permission."""
         return permission_message(self.permission)
 
+    def error(self) -> PermissionDeniedError:
+        """The platform error to raise for it."""
+        return PermissionDeniedError(self.permission, self.message)
+
     def body(self) -> dict[str, Any]:
         """The JSON body: top-level ``errorCode``/``message``/``permissionName`` mirroring ``errors[0]``."""
-        item = {"errorCode": self.code, "message": self.message, "permissionName": self.permission}
-        return {"errorCode": self.code, "message": self.message, "errors": [item], "permissionName": self.permission}
+        return self.error().body()
 
 
 def webhook_denied(granted: Iterable[str]) -> PermissionDenied | None:

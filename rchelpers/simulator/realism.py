@@ -16,13 +16,15 @@ import random
 from dataclasses import dataclass, field
 from typing import Sequence, TypeVar
 
+from rchelpers.simulator.errors import SimulatorError
+
 T = TypeVar("T")
 
 #: The largest reorder window accepted, in seconds.
 MAX_REORDER_WINDOW = 3600.0
 
 
-class RealismError(ValueError):
+class RealismError(SimulatorError, ValueError):
     """A delivery-realism option out of range."""
 
 

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Protocol
 
 from rchelpers.simulator.clock import Job, SimClock
 from rchelpers.simulator.errors import OptionError
-from rchelpers.simulator.filters import EventFilter
+from rchelpers.simulator.event_filter_catalog import ParsedFilter
 from rchelpers.simulator.options import DEFAULTS
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class ReminderSubject:
     once, when subscribed) and its expiration (epoch s)."""
 
     subscription_id: str
-    reminders: tuple[EventFilter, ...]
+    reminders: tuple[ParsedFilter, ...]
     expiration: float
 
 

@@ -15,7 +15,7 @@ from rchelpers.simulator.delivery_log import DeliveryAttempt
 from rchelpers.simulator.handshake import Handshake
 from rchelpers.simulator.ids import IdSource
 from rchelpers.simulator.notification import Notification
-from rchelpers.simulator.notifier import Notifier, TriggerResult
+from rchelpers.simulator.notifier import Notifier, ScenarioResult, TriggerResult
 from rchelpers.simulator.oauth import OAuthBackend
 from rchelpers.simulator.options import SimulatorOptions, option_names
 from rchelpers.simulator.ratelimit import RateLimiter
@@ -87,7 +87,7 @@ class Simulator:
         self.clock = SimClock(start=start, speed=speed)
         self.ids = IdSource(seed)
         # the parts, each given only what it needs (the order of the id draws keeps seeded runs identical)
-        self.accounts = Accounts(self.ids, self.clock.now())
+        self.accounts = Accounts(self.ids, self.clock.now(), self.options.permissions)
         self.webhook_client = WebhookClient(webhook_ssl_context(self.options.webhook_ca_file))
         self.oauth = OAuthBackend(self.accounts, self.clock, self.ids, self.options)
         self.subscriptions = SubscriptionsBackend(self.clock, self.ids, self.options,
@@ -101,7 +101,7 @@ class Simulator:
         self.notifier = Notifier(self.clock, self.subscriptions, self.accounts.user, self.options,
                                  self.webhook_client, self.ids.bytes(16))
         self.add_reset_hook(self.notifier.clear)
-        platform_api = PlatformApi(self.oauth, self.subscriptions, self._base_url)
+        platform_api = PlatformApi(self.oauth, self.subscriptions, self.accounts, self._base_url)
         self._control = ControlApi(self.clock, self.accounts, self.oauth, self.subscriptions, self.notifier,
                                    self.reset, self._base_url)
         self.router = Router(platform_api.authorize, self.rate_limiter, platform_api.rate_key)
@@ -219,6 +219,11 @@ class Simulator:
     def trigger(self, kind: str, **fields: Any) -> TriggerResult:
         """Send a sample event of the demo user to every matching filter; see :meth:`~rchelpers.simulator.notifier.Notifier.trigger`."""
         return self.notifier.trigger(kind, **fields)
+
+    def scenario(self, name: str, **options: Any) -> ScenarioResult:
+        """Play a whole call of the demo user on the simulated clock (``inbound_call``, ``missed_call``,
+        ``outbound_call``); see :meth:`~rchelpers.simulator.notifier.Notifier.scenario`."""
+        return self.notifier.scenario(name, options)
 
     @property
     def deliveries(self) -> list[DeliveryAttempt]:

@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterator
 from rchelpers.simulator.accounts import User
 from rchelpers.simulator.clock import Job, SimClock, iso
 from rchelpers.simulator.errors import PlatformError, invalid_parameter, not_found
-from rchelpers.simulator.filters import EventFilter, Owner, check_reminder_rules
+from rchelpers.simulator.event_filter_catalog import ParsedFilter
+from rchelpers.simulator.filters import Owner, check_reminder_rules
 from rchelpers.simulator.handshake import HandshakeResult, judge
 from rchelpers.simulator.ids import IdSource
 from rchelpers.simulator.notification import DeliveryTarget
@@ -46,7 +47,7 @@ class SubscriptionRecord:
     extension_id: str
     client_id: str
     event_filters: list[str]  #: as returned (``~`` expanded)
-    filters: list[EventFilter]  #: as subscribed, parsed
+    filters: list[ParsedFilter]  #: as subscribed, parsed (the enabled ones: only these fire)
     transport: str
     address: str | None
     verification_token: str | None
@@ -56,6 +57,8 @@ class SubscriptionRecord:
     lifetime: int  #: the TTL it was created (or last updated) with; renewals reuse it
     blacklisted_data: dict[str, str] | None = None
     delivery_extra: dict[str, Any] = field(default_factory=dict)  #: transport-specific fields (legacy records)
+    #: ``DisabledFilterInfo`` of each filter the app lacks the permission for (never fires)
+    disabled_filters: list[dict[str, str]] = field(default_factory=list)
     expiry_job: Job | None = field(default=None, repr=False)
 
     @property
@@ -84,10 +87,14 @@ class SubscriptionRecord:
             "creationTime": iso(self.creation_time),
             "status": self.status,
             "eventFilters": list(self.event_filters),
+        }
+        if self.disabled_filters:  # after eventFilters, as the spec orders SubscriptionInfo; omitted when empty
+            info["disabledFilters"] = [dict(item) for item in self.disabled_filters]
+        info.update({
             "expirationTime": iso(self.expiration_time),
             "expiresIn": self.expires_in(now),
             "deliveryMode": delivery,
-        }
+        })
         if self.blacklisted_data is not None:
             info["blacklistedData"] = dict(self.blacklisted_data)
         return info
@@ -197,11 +204,12 @@ class SubscriptionsBackend:
             return list(self.handshakes)
 
     # --- creating ---------------------------------------------------------------------------------
-    def create_webhook(self, user: User, client_id: str, filters: list[EventFilter], address: str,
-                       verification_token: str | None, expires_in: int | None) -> SubscriptionRecord:
+    def create_webhook(self, user: User, client_id: str, filters: list[ParsedFilter], address: str,
+                       verification_token: str | None, expires_in: int | None,
+                       disabled: list[dict[str, str]] | None = None) -> SubscriptionRecord:
         """Check the reminder rules and the limit, run the handshake (outside the lock) and store an Active
-        WebHook subscription. ``expires_in`` None means ``default_expires_in``; a larger one than
-        ``max_expires_in`` is clamped."""
+        WebHook subscription with the enabled ``filters`` and the ``disabled`` ones' ``DisabledFilterInfo``.
+        ``expires_in`` None means ``default_expires_in``; a larger one than ``max_expires_in`` is clamped."""
         ttl = self._ttl(expires_in, self.options.default_expires_in)
         check_reminder_rules(filters, ttl, self.options.reminder_job_interval)
         self.purge_expired()
@@ -210,7 +218,7 @@ class SubscriptionsBackend:
         result = self.handshake(address, self.ids.uuid4())  # outside the lock: a slow webhook blocks nobody
         with self._lock:
             self.handshakes = self.handshakes[-(HANDSHAKE_LOG_SIZE - 1):] + [result]
-        error = judge(result, self.options.max_reply_bytes)
+        error = judge(result, self.options.max_reply_bytes, self.options.handshake_errors)
         if error is not None:
             log.info("handshake with %s failed: %s (%s)", address, error.code, result.detail or result.status)
             raise error
@@ -221,13 +229,13 @@ class SubscriptionsBackend:
                 id=self.ids.uuid4(), account_id=user.account_id, extension_id=user.extension_id,
                 client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
                 transport="WebHook", address=address, verification_token=verification_token, status="Active",
-                creation_time=now, expiration_time=now + ttl, lifetime=ttl)
+                creation_time=now, expiration_time=now + ttl, lifetime=ttl, disabled_filters=list(disabled or []))
             self.records[record.id] = record
             self._schedule_expiry_locked(record)
             changes.append(("created", record))
             return record
 
-    def seed_legacy(self, user: User, client_id: str, transport: str, filters: list[EventFilter],
+    def seed_legacy(self, user: User, client_id: str, transport: str, filters: list[ParsedFilter],
                     expires_in: int | None) -> SubscriptionRecord:
         """Add a PubNub or WebSocket record to a user's list (no handshake), so a mixed list can be shown."""
         ttl = self._ttl(expires_in, LEGACY_EXPIRES_IN)
@@ -258,10 +266,10 @@ class SubscriptionsBackend:
         return default if expires_in is None else min(expires_in, self.options.max_expires_in)
 
     # --- updating ---------------------------------------------------------------------------------
-    def update(self, user: User, client_id: str, subscription_id: str, filters: list[EventFilter] | None,
-               expires_in: int | None) -> SubscriptionRecord:
-        """Renew, and with ``filters`` replace them; ``expires_in`` sets a new lifetime that later renewals
-        reuse (None: the current one)."""
+    def update(self, user: User, client_id: str, subscription_id: str, filters: list[ParsedFilter] | None,
+               expires_in: int | None, disabled: list[dict[str, str]] | None = None) -> SubscriptionRecord:
+        """Renew, and with ``filters`` replace them (and the ``disabled`` ones' ``DisabledFilterInfo``);
+        ``expires_in`` sets a new lifetime that later renewals reuse (None: the current one)."""
         with self._purged_and_locked() as changes:
             record = self._find_locked(user, client_id, subscription_id)
             check_renewable(record)
@@ -270,6 +278,8 @@ class SubscriptionsBackend:
             check_reminder_rules(new_filters, ttl, self.options.reminder_job_interval)
             record.filters = new_filters
             record.event_filters = [f.expanded for f in new_filters]
+            if filters is not None:
+                record.disabled_filters = list(disabled or [])
             record.lifetime = ttl
             record.expiration_time = self.clock.now() + record.lifetime
             self._schedule_expiry_locked(record)

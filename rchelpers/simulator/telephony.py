@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, NamedTuple, Protocol
 
 from rchelpers.simulator.clock import iso
+from rchelpers.simulator.errors import SimulatorError
 
 API_PREFIX = "/restapi/v1.0"
 #: The longest duration option accepted (one day), so that a typo cannot schedule a call for years.
@@ -63,8 +64,15 @@ class RandomIds:
         return self.rng.randbytes(n)
 
 
-class ScenarioError(ValueError):
-    """A scenario or sample event could not be built: unknown name or option, or a bad option value."""
+class ScenarioError(SimulatorError, ValueError):
+    """A scenario or sample event could not be built: unknown name or option, or a bad option value.
+
+    ``parameter`` names what was wrong (the option, or ``name`` for an unknown scenario or kind).
+    """
+
+    def __init__(self, message: str, parameter: str = "name") -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 @dataclass(frozen=True)
@@ -99,38 +107,38 @@ class Step(NamedTuple):
 def _number_option(name: str, value: object) -> str:
     if not isinstance(value, str) or not _E164.fullmatch(value):
         raise ScenarioError(f"option {name!r} must be a phone number in E.164 format such as +16505550123, "
-                            f"got {value!r}")
+                            f"got {value!r}", name)
     return value
 
 
 def _name_option(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 64:
-        raise ScenarioError(f"option {name!r} must be a non-empty name of at most 64 characters, got {value!r}")
+        raise ScenarioError(f"option {name!r} must be a non-empty name of at most 64 characters, got {value!r}", name)
     return value
 
 
 def _seconds_option(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_SECONDS:
-        raise ScenarioError(f"option {name!r} must be a number of seconds from 0 to {MAX_SECONDS}, got {value!r}")
+        raise ScenarioError(f"option {name!r} must be a number of seconds from 0 to {MAX_SECONDS}, got {value!r}", name)
     return float(value)
 
 
 def _count_option(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
-        raise ScenarioError(f"option {name!r} must be a whole number from 1 to 1000, got {value!r}")
+        raise ScenarioError(f"option {name!r} must be a whole number from 1 to 1000, got {value!r}", name)
     return value
 
 
 def _bool_option(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise ScenarioError(f"option {name!r} must be true or false, got {value!r}")
+        raise ScenarioError(f"option {name!r} must be true or false, got {value!r}", name)
     return value
 
 
 def _choice_option(choices: tuple[str, ...]) -> Callable[[str, object], str]:
     def check(name: str, value: object) -> str:
         if value not in choices:
-            raise ScenarioError(f"option {name!r} must be one of {', '.join(choices)}, got {value!r}")
+            raise ScenarioError(f"option {name!r} must be one of {', '.join(choices)}, got {value!r}", name)
         return str(value)
     return check
 
@@ -148,11 +156,11 @@ _CHECKS: dict[str, Callable[[str, object], Any]] = {
 def check_options(what: str, allowed: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
     """``allowed`` (option -> default) updated with ``options`` after checking each; ScenarioError names a bad one."""
     if not isinstance(options, Mapping):
-        raise ScenarioError(f"options of {what} must be an object of option names to values")
+        raise ScenarioError(f"options of {what} must be an object of option names to values", "options")
     checked = dict(allowed)
     for name, value in options.items():
         if name not in allowed:
-            raise ScenarioError(f"unknown option {name!r} for {what}; options: {', '.join(allowed)}")
+            raise ScenarioError(f"unknown option {name!r} for {what}; options: {', '.join(allowed)}", name)
         checked[name] = _CHECKS[name](name, value)
     return checked
 
@@ -497,6 +505,13 @@ _SAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
 SAMPLE_KINDS = tuple(_SAMPLE_OPTIONS)
 
 
+def sample_options(kind: str) -> dict[str, Any]:
+    """The options of sample event ``kind`` with their defaults; ScenarioError for an unknown kind."""
+    if kind not in _SAMPLE_OPTIONS:
+        raise ScenarioError(f"unknown sample event {kind!r}; kinds: {', '.join(SAMPLE_KINDS)}", "kind")
+    return dict(_SAMPLE_OPTIONS[kind])
+
+
 def sample_event(kind: str, ids: Ids, at: float, subscriber: Subscriber,
                  options: Mapping[str, Any] | None = None, sequence: int = 1) -> Step:
     """One sample event of ``kind`` (see :data:`SAMPLE_KINDS`) at time ``at``, as a step at offset 0.
@@ -504,7 +519,7 @@ def sample_event(kind: str, ids: Ids, at: float, subscriber: Subscriber,
     ``sequence`` is the body's ``sequence`` where it has one (telephony sessions, presence line).
     """
     if kind not in _SAMPLE_OPTIONS:
-        raise ScenarioError(f"unknown sample event {kind!r}; kinds: {', '.join(SAMPLE_KINDS)}")
+        raise ScenarioError(f"unknown sample event {kind!r}; kinds: {', '.join(SAMPLE_KINDS)}", "kind")
     o = check_options(kind, _SAMPLE_OPTIONS[kind], options or {})
     if kind in ("telephony_session", "missed_call"):
         direction = o.get("direction", "Inbound")

@@ -85,7 +85,8 @@ def test_refused_handshake_is_an_api_error(client: RestClient, webhook_server: C
     silent = webhook_server("no_echo")
     with pytest.raises(ApiError) as info:
         client.post(LIST, json=webhook_body(silent.url))
-    assert (info.value.status, info.value.error_code) == (400, "SUB-520")
+    assert (info.value.status, info.value.error_code) == (400, "SUB-521")
+    assert info.value.message == "WebHook is not reachable"
     assert client.get(LIST)["records"] == []
 
 

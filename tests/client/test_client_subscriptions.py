@@ -161,7 +161,8 @@ def test_platform_on_the_lan_may_use_lan_addresses_but_not_our_loopback(config: 
 def test_unreachable_webhook_is_refused_by_the_platform(subs: SubscriptionClient, unreachable_url: str) -> None:
     with pytest.raises(ApiError) as info:
         subs.create(unreachable_url, [presence_filter()])
-    assert (info.value.error_code, info.value.parameter_name) == ("CMN-101", "deliveryMode.address")
+    assert (info.value.status, info.value.error_code, info.value.message) == (400, "SUB-521",
+                                                                              "WebHook is not reachable")
 
 
 def test_list_get_and_filter_by_transport(sim: Simulator, subs: SubscriptionClient, hook: Any) -> None:

@@ -10,6 +10,7 @@ from rchelpers.simulator.handshake import check_address, judge, run_handshake
 from sim_api import SUBSCRIPTION, SimApi, assert_error
 
 ADDRESS_INVALID = "Parameter [deliveryMode.address] value is invalid"
+NOT_REACHABLE = "WebHook is not reachable"
 
 
 @pytest.fixture
@@ -28,27 +29,43 @@ def quick_api(quick_sim):
 
 
 @pytest.mark.parametrize("mode, code, message", [
-    ("no_echo", "SUB-520", "Validation Token is not returned"),
-    ("wrong_echo", "SUB-520", "Validation Token is not returned"),
-    ("status_500", "SUB-525", "WebHook server response is invalid"),
-    ("status_404", "SUB-525", "WebHook server response is invalid"),
+    ("no_echo", "SUB-521", NOT_REACHABLE),
+    ("wrong_echo", "SUB-521", NOT_REACHABLE),
+    ("status_500", "SUB-522", "WebHook responds with incorrect HTTP status. HTTP status is 500"),
+    ("status_404", "SUB-522", "WebHook responds with incorrect HTTP status. HTTP status is 404"),
     ("oversize", "SUB-525", "WebHook server response is invalid"),
-    ("slow", "CMN-101", ADDRESS_INVALID),
+    ("slow", "SUB-521", NOT_REACHABLE),
 ])
 def test_failed_handshake_refuses_the_create_and_changes_nothing(quick_sim, quick_api, webhook_server, mode, code,
                                                                  message):
     hook = webhook_server(mode, delay=1.0)
     response = quick_api.create(hook.url)
     body = assert_error(response, 400, code, message)
-    if code == "CMN-101":
-        assert body["parameterName"] == "deliveryMode.address"
+    assert body["message"] == message and "parameterName" not in body
     assert len(hook.wait_for(1)) == 1  # the platform did call the address
     assert quick_api.records() == []
     assert quick_sim.subscriptions.records == {}
 
 
+@pytest.mark.parametrize("mode, code, message", [
+    ("no_echo", "SUB-520", "Validation Token is not returned"),
+    ("status_500", "SUB-525", "WebHook server response is invalid"),
+    ("slow", "CMN-101", ADDRESS_INVALID),
+])
+def test_legacy_handshake_errors_option(webhook_server, mode, code, message):
+    with Simulator(seed=11, rate_limits=None, validation_timeout=0.3, handshake_errors="legacy") as legacy:
+        client = SimApi(legacy)
+        try:
+            client.login()
+            body = assert_error(client.create(webhook_server(mode, delay=1.0).url), 400, code, message)
+            if code == "CMN-101":
+                assert body["parameterName"] == "deliveryMode.address"
+        finally:
+            client.close()
+
+
 def test_unreachable_port(quick_sim, quick_api, unreachable_url):
-    assert_error(quick_api.create(unreachable_url), 400, "CMN-101", ADDRESS_INVALID, "deliveryMode.address")
+    assert_error(quick_api.create(unreachable_url), 400, "SUB-521", NOT_REACHABLE)
     assert quick_api.records() == []
 
 
@@ -56,7 +73,7 @@ def test_handshakes_are_listed_for_inspection(quick_api, webhook_server):
     hook = webhook_server("no_echo")
     quick_api.create(hook.url)
     records = quick_api.http.get(quick_api.url("/_sim/handshakes"), timeout=5).json()["records"]
-    assert records[-1]["address"] == hook.url and records[-1]["errorCode"] == "SUB-520"
+    assert records[-1]["address"] == hook.url and records[-1]["errorCode"] == "SUB-521"
     assert records[-1]["status"] == 200 and records[-1]["echoed"] is False
 
 
@@ -95,8 +112,13 @@ def test_judge_orders_the_rules():
     from rchelpers.simulator.handshake import HandshakeResult
 
     base = dict(address="http://x", token="t")
-    assert judge(HandshakeResult(**base, status=500, echoed=None)).code == "SUB-525"
-    assert judge(HandshakeResult(**base, status=200, echoed="u")).code == "SUB-520"
+    assert judge(HandshakeResult(**base, status=500, echoed=None)).code == "SUB-522"
+    assert judge(HandshakeResult(**base, status=500, echoed=None), error_codes="legacy").code == "SUB-525"
+    assert judge(HandshakeResult(**base, status=500, reply_bytes=2000)).code == "SUB-525"  # size before status
+    assert judge(HandshakeResult(**base, status=200, echoed="u")).code == "SUB-521"
+    assert judge(HandshakeResult(**base, status=200, echoed="u"), error_codes="legacy").code == "SUB-520"
+    assert judge(HandshakeResult(**base, failure="timeout")).code == "SUB-521"
+    assert judge(HandshakeResult(**base, failure="unreachable"), error_codes="legacy").code == "CMN-101"
     assert judge(HandshakeResult(**base, failure="tls")).code == "SUB-524"
     assert judge(HandshakeResult(**base, failure="invalid-reply")).code == "SUB-525"
     assert judge(HandshakeResult(**base, status=200, echoed="t", reply_bytes=1025)).code == "SUB-525"

@@ -5,7 +5,7 @@ Node.js: the SDKs themselves were run against the simulator once, by hand.
 """
 from __future__ import annotations
 
-from sim_api import SUBSCRIPTION, assert_error
+from sim_api import SUBSCRIPTION, assert_error, assert_token_invalid
 
 #: The headers @ringcentral/sdk 5.x adds to every call.
 JS_HEADERS = {"X-User-Agent": "sdkcheck/1.0 RCJSSDK/5.0.11", "Client-Id": "ignored-by-the-platform"}
@@ -54,7 +54,7 @@ def test_the_request_shapes_of_rc_ex_core(sim, api, hook):
     assert delete.status_code == 204 and delete.content == b""
     revoke = api.oauth("revoke", {"token": api.token, "client_id": sim.credentials.client_id}, headers=rcex)
     assert revoke.status_code == 200 and revoke.content == b""
-    assert_error(api.call("GET", SUBSCRIPTION, headers=dict(auth)), 401, "OAU-149")
+    assert_token_invalid(api.call("GET", SUBSCRIPTION, headers=dict(auth)))
 
 
 def test_the_js_sdk_error_message_comes_from_the_top_level_message(api):

@@ -6,7 +6,7 @@ import base64
 import pytest
 import requests
 
-from sim_api import JWT_GRANT, SUBSCRIPTION, SimApi, assert_error, assert_oauth_error
+from sim_api import JWT_GRANT, SUBSCRIPTION, SimApi, assert_error, assert_oauth_error, assert_token_invalid
 
 
 def test_jwt_grant_returns_token_info_in_the_real_order(sim, api):
@@ -26,21 +26,23 @@ def test_client_id_in_the_body_is_accepted(sim, api):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_bearer_scheme_is_case_insensitive_and_missing_header_is_oau_123(api):
+def test_bearer_scheme_is_case_insensitive_and_missing_header_is_agw_401(api):
     for scheme in ("bearer", "Bearer", "BEARER"):
         response = api.call("GET", SUBSCRIPTION, headers={"Authorization": f"{scheme} {api.token}"})
         assert response.status_code == 200, scheme
     response = api.http.get(api.url(SUBSCRIPTION), timeout=5)
-    assert_error(response, 401, "OAU-123", "Authorization header is not specified")
+    body = assert_error(response, 401, "AGW-401", "Authorization header is not specified")
+    assert body["message"] == "Authorization header is not specified"
 
 
 @pytest.mark.parametrize("header", ["Basic abc", "bearer", "Bearer a b", "token xyz"])
-def test_malformed_authorization_header(api, header):
-    assert_error(api.call("GET", SUBSCRIPTION, headers={"Authorization": header}), 401, "OAU-134")
+def test_malformed_authorization_header_is_agw_402(api, header):
+    body = assert_error(api.call("GET", SUBSCRIPTION, headers={"Authorization": header}), 401, "AGW-402")
+    assert body["message"] == "Invalid Authorization header"
 
 
 def test_unknown_token(api):
-    assert_error(api.call("GET", SUBSCRIPTION, headers={"Authorization": "Bearer nope"}), 401, "OAU-149")
+    assert_token_invalid(api.call("GET", SUBSCRIPTION, headers={"Authorization": "Bearer nope"}))
 
 
 def test_access_token_expires_on_the_simulated_clock_and_refresh_works(sim, api):
@@ -61,10 +63,57 @@ def test_refresh_token_is_single_use_and_old_access_token_dies(api):
     old_access, old_refresh = api.token, api.refresh_token
     response = api.oauth("token", {"grant_type": "refresh_token", "refresh_token": old_refresh})
     assert response.status_code == 200
-    assert_error(api.call("GET", SUBSCRIPTION, headers={"Authorization": f"bearer {old_access}"}), 401, "OAU-149")
+    assert_token_invalid(api.call("GET", SUBSCRIPTION, headers={"Authorization": f"bearer {old_access}"}))
     again = api.oauth("token", {"grant_type": "refresh_token", "refresh_token": old_refresh})
     assert_oauth_error(again, 400, "invalid_grant", "OAU-213")
     assert response.json()["session_id"] == api.session_id  # a refresh keeps the session
+
+
+def test_token_scope_lists_the_app_permissions(api, make_sim, make_api):
+    assert api.login()["scope"] == ("CallControl ReadAccounts ReadMessages ReadPresence SMS SubscriptionWebhook "
+                                    "TeamMessaging")
+    narrow = make_api(make_sim(seed=3, permissions=["ReadPresence", "SubscriptionWebhook"]))
+    assert narrow.login()["scope"] == "ReadPresence SubscriptionWebhook"
+
+
+def _refresh(api, refresh_token):
+    return api.oauth("token", {"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+def test_refresh_reuse_grace_unused_new_token(make_sim, make_api):
+    sim = make_sim(seed=3, refresh_reuse_grace=(10, 3600))
+    api = make_api(sim)
+    old_refresh = api.refresh_token
+    first = _refresh(api, old_refresh).json()
+    sim.clock.advance(3599)  # the new access token is never used: the old refresh token works up to 60 min
+    again = _refresh(api, old_refresh)
+    assert again.status_code == 200, again.text
+    assert (again.json()["access_token"], again.json()["refresh_token"]) == (first["access_token"],
+                                                                            first["refresh_token"])
+    sim.clock.advance(1)
+    assert_oauth_error(_refresh(api, old_refresh), 400, "invalid_grant", "OAU-213")
+
+
+def test_refresh_reuse_grace_ends_10_s_after_the_new_token_is_used(make_sim, make_api):
+    sim = make_sim(seed=3, refresh_reuse_grace=(10, 3600))
+    api = make_api(sim)
+    old_refresh = api.refresh_token
+    first = _refresh(api, old_refresh).json()
+    sim.clock.advance(100)
+    api.token = first["access_token"]
+    assert api.call("GET", SUBSCRIPTION).status_code == 200  # first use
+    sim.clock.advance(9)
+    assert _refresh(api, old_refresh).json()["access_token"] == first["access_token"]
+    sim.clock.advance(1)
+    assert_oauth_error(_refresh(api, old_refresh), 400, "invalid_grant", "OAU-213")
+    assert api.call("GET", SUBSCRIPTION).status_code == 200  # the new tokens still work
+    assert _refresh(api, first["refresh_token"]).status_code == 200
+
+
+def test_without_the_grace_a_used_refresh_token_fails_at_once(sim, api):
+    old_refresh = api.refresh_token
+    assert _refresh(api, old_refresh).status_code == 200
+    assert_oauth_error(_refresh(api, old_refresh), 400, "invalid_grant", "OAU-213")
 
 
 def test_refresh_token_expires(sim, api):
@@ -112,7 +161,7 @@ def test_server_ttl_options_cap_the_tokens(webhook_server):
 def test_revoke_ends_the_whole_session(api):
     response = api.oauth("revoke", {"token": api.token})
     assert response.status_code == 200 and response.content == b""
-    assert_error(api.call("GET", SUBSCRIPTION), 401, "OAU-149")
+    assert_token_invalid(api.call("GET", SUBSCRIPTION))
     again = api.oauth("token", {"grant_type": "refresh_token", "refresh_token": api.refresh_token})
     assert_oauth_error(again, 400, "invalid_grant", "OAU-213")
 

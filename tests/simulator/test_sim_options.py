@@ -28,11 +28,11 @@ def _field_comments() -> dict[str, str]:
     return comments
 
 
-def test_every_option_is_documented_as_modelled_or_guessed_where_it_is_defined():
+def test_every_option_is_documented_as_modelled_observed_or_guessed_where_it_is_defined():
     comments = _field_comments()
     assert list(comments) == [f.name for f in fields(SimulatorOptions)]
     for name, comment in comments.items():
-        assert comment.startswith(("Modelled", "Guessed")), f"{name}: {comment!r}"
+        assert comment.startswith(("Modelled", "Observed", "Guessed")), f"{name}: {comment!r}"
 
 
 def test_the_package_docstring_points_at_the_options_instead_of_repeating_them():

@@ -52,8 +52,14 @@ def test_expires_in_counts_down_and_is_the_remaining_lifetime(sim, api, hook):
     assert got["expiresIn"] == 2600 and got["expirationTime"] == info["expirationTime"]
 
 
-def test_expires_in_is_clamped_to_the_maximum(api, hook):
-    assert api.create(hook.url, expiresIn=500_000_000).json()["expiresIn"] == 315_360_000
+def test_expires_in_is_clamped_to_the_observed_maximum(api, hook):
+    assert api.create(hook.url, expiresIn=630_720_000).json()["expiresIn"] == 500_000_000  # as observed
+    assert api.create(hook.url, expiresIn=473_040_000).json()["expiresIn"] == 473_040_000  # kept as asked
+
+
+def test_the_spec_maximum_is_an_option(webhook_server, make_sim, make_api):
+    client = make_api(make_sim(seed=3, max_expires_in=315_360_000))
+    assert client.create(webhook_server("echo").url, expiresIn=500_000_000).json()["expiresIn"] == 315_360_000
 
 
 @pytest.mark.parametrize("value", [0, -5, 1.5, "3600", True, [], 3600.0])
@@ -218,8 +224,6 @@ def test_subscription_limit(webhook_server, make_sim, make_api):
     ("/account/~/extension/~/presence", f"/restapi/v1.0/account/{ACCOUNT}/extension/{EXTENSION}/presence"),
     ("/restapi/v1.0/glip/groups", "/restapi/v1.0/glip/groups"),
     ("/team-messaging/v1/posts", "/team-messaging/v1/posts"),
-    ("/restapi/v1.0/subscription/~?threshold=259200&interval=43200",
-     "/restapi/v1.0/subscription/~?threshold=259200&interval=43200"),
 ])
 def test_filter_families_and_tilde_expansion(api, hook, event_filter, expanded):
     response = api.create(hook.url, [event_filter])
@@ -264,21 +268,35 @@ def test_filters_for_someone_else_are_403(sim, api, hook, event_filter, code):
 ])
 def test_reminder_rules(sim, api, hook, threshold, interval, ttl, rule):
     event_filter = f"/restapi/v1.0/subscription/~?threshold={threshold}&interval={interval}"
-    body = assert_error(api.create(hook.url, [event_filter], expiresIn=ttl), 400, "SUB-508",
+    body = assert_error(api.create(hook.url, [PRESENCE, event_filter], expiresIn=ttl), 400, "SUB-508",
                         f"Invalid event filters: [{event_filter}]", "eventFilters")
     assert rule in body["message"]
     assert sim.subscriptions.records == {}
 
 
 def test_reminder_rules_at_their_limits_pass(api, hook):
-    ok = api.create(hook.url, ["/restapi/v1.0/subscription/~?threshold=1800&interval=900"], expiresIn=3600)
+    ok = api.create(hook.url, [PRESENCE, "/restapi/v1.0/subscription/~?threshold=1800&interval=900"], expiresIn=3600)
     assert ok.status_code == 200, ok.text
-    small = api.create(hook.url, ["/restapi/v1.0/subscription/~?threshold=10&interval=5"], expiresIn=20)
+    small = api.create(hook.url, [PRESENCE, "/restapi/v1.0/subscription/~?threshold=10&interval=5"], expiresIn=20)
     assert small.status_code == 200, small.text
 
 
+def test_reminder_filter_alone_keeps_tilde_but_is_refused_alone_sub_515(sim, api, hook):
+    reminder = "/restapi/v1.0/subscription/~?threshold=259200&interval=43200"
+    response = api.create(hook.url, [PRESENCE, reminder])
+    assert response.status_code == 200, response.text
+    assert response.json()["eventFilters"][1] == reminder  # '~' kept
+    count = len(sim.subscriptions.records)
+    assert_error(api.create(hook.url, [reminder]), 400, "SUB-515",
+                 "Subscription containing only reminder filter is not allowed")
+    assert_error(api.call("PUT", f"{SUBSCRIPTION}/{response.json()['id']}", json={"eventFilters": [reminder]}),
+                 400, "SUB-515")
+    assert len(sim.subscriptions.records) == count and len(hook.requests) == 1  # one handshake: the first create
+    assert sim.subscriptions.records[response.json()["id"]].event_filters[1] == reminder  # PUT changed nothing
+
+
 def test_reminder_rules_checked_again_when_put_shortens_the_lifetime(api, hook):
-    info = api.create(hook.url, ["/restapi/v1.0/subscription/~?threshold=1800&interval=900"], expiresIn=3600).json()
+    info = api.create(hook.url, [PRESENCE, "/restapi/v1.0/subscription/~?threshold=1800&interval=900"], expiresIn=3600).json()
     response = api.call("PUT", f"{SUBSCRIPTION}/{info['id']}", json={"expiresIn": 1000})
     assert_error(response, 400, "SUB-508")
 
@@ -286,7 +304,7 @@ def test_reminder_rules_checked_again_when_put_shortens_the_lifetime(api, hook):
 def test_reminder_job_interval_option(webhook_server, make_sim, make_api):
     hook = webhook_server("echo")
     client = make_api(make_sim(seed=3, reminder_job_interval=60))
-    response = client.create(hook.url, [REMINDER])  # interval 15 < 60
+    response = client.create(hook.url, [PRESENCE, REMINDER])  # interval 15 < 60
     assert_error(response, 400, "SUB-508")
     assert "interval (15) cannot be less than the reminder job interval (60 s)" in response.json()["message"]
 

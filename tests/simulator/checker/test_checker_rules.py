@@ -43,7 +43,7 @@ def test_no_echo_fails_the_echo_rule(webhook_server):
     report = check_receiver(webhook_server("no_echo").url, burst=2)
     assert not report.ok
     assert report["handshake.echo"].verdict == "FAIL"
-    assert "SUB-520" in report["handshake.echo"].fix
+    assert "SUB-521" in report["handshake.echo"].fix
     assert [r.name for r in report.failed] == ["handshake.echo"]
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from rchelpers.simulator.clock import SimClock
 from rchelpers.simulator.delivery import DeliveryEngine
-from rchelpers.simulator.filters import Owner, parse_filter
+from rchelpers.simulator.filters import Owner, parse_filters
 from rchelpers.simulator.notification import DeliveryTarget
 from rchelpers.simulator.options import SimulatorOptions
 from rchelpers.simulator.reminders import ReminderSubject
@@ -83,7 +83,7 @@ class Registry:
 
     def reminder_subjects(self) -> list[ReminderSubject]:
         with self.lock:
-            return [ReminderSubject(s.id, tuple(f for f in (parse_filter(t, OWNER) for t in s.event_filters)
+            return [ReminderSubject(s.id, tuple(f for f in (parse_filters([t], OWNER)[0] for t in s.event_filters)
                                                 if f.is_reminder), s.expiration)
                     for s in self.subscriptions.values()
                     if s.status == "Active" and s.expiration > self.clock.now()]

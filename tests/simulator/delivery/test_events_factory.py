@@ -8,7 +8,7 @@ import pytest
 
 from rchelpers.simulator.errors import TriggerError
 from rchelpers.simulator.events import KINDS, EventFactory, normalize_kind
-from rchelpers.simulator.filters import Owner, parse_filter
+from rchelpers.simulator.event_filter_catalog import parse
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, the frozen clock's start
 
@@ -21,7 +21,7 @@ def _factory(seed: int = 7) -> EventFactory:
 
 def _f(text: str, extension: str = EXT):
     """A filter as a subscriber of ACC/``extension`` would have it parsed (``~`` expanded)."""
-    return parse_filter(text, Owner(ACC, extension))
+    return parse(text, ACC, extension)
 
 
 def test_same_seed_same_bytes_other_seed_other_ids():
@@ -107,7 +107,9 @@ def test_extension_info_and_list():
 
 
 @pytest.mark.parametrize("kind, fields, message", [
-    ("voicemail", {}, "unknown event kind 'voicemail'; kinds: presence, message_store"),
+    ("carrier_pigeon", {}, "unknown event kind 'carrier_pigeon'; kinds: presence, message_store"),
+    ("telephony_session", {"status_code": "Ringing"}, "option 'status_code' must be one of Setup"),
+    ("fax", {"pages": 0}, "option 'pages' must be a whole number from 1 to 1000"),
     ("presence", {"color": "red"}, "unknown field 'color' for a presence event; fields: extensionId"),
     ("presence", {"telephonyStatus": "Dancing"}, "must be one of NoCall, CallConnected"),
     ("presence", {"sequence": "3"}, "'sequence' of a presence event must be an integer"),

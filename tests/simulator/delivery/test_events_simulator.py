@@ -45,7 +45,9 @@ def test_post_events_triggers(webhook_server, sim, api):
     assert json.loads(hook.wait_for(2)[1].body) == body["notifications"][0]
     status, kinds = api.call_json("GET", "/_sim/events", auth=False)
     assert status == 200 and list(kinds["kinds"]) == ["presence", "message_store", "instant_sms", "extension_info",
-                                                      "extension_list"]
+                                                      "extension_list", "telephony_session", "missed_call",
+                                                      "voicemail", "fax", "dnd", "presence_line"]
+    assert kinds["kinds"]["telephony_session"][:3] == ["status_code", "direction", "missed_call"]
 
 
 @pytest.mark.parametrize("payload, status, code, words", [

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from rchelpers.simulator.errors import FilterSyntaxError
-from rchelpers.simulator.filters import EventFilter, Owner, parse_filter
+from rchelpers.simulator.errors import PlatformError
+from rchelpers.simulator.event_filter_catalog import ParsedFilter
+from rchelpers.simulator.filters import Owner, parse_filters
 from rchelpers.simulator.reminders import ReminderJob, remaining_seconds
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, the frozen clock's start
@@ -87,11 +88,11 @@ def test_parse_reminder_filter(text, expected):
 OWNER = Owner("37439510", "2253168021")
 
 
-def _parse_reminder(text: str) -> EventFilter | None:
+def _parse_reminder(text: str) -> ParsedFilter | None:
     """The reminder filter ``text`` parsed, or None for any other filter or a malformed one."""
     try:
-        parsed = parse_filter(text, OWNER)
-    except FilterSyntaxError:
+        parsed = parse_filters([text], OWNER)[0]
+    except PlatformError:
         return None
     return parsed if parsed.is_reminder else None
 

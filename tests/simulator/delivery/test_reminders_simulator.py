@@ -40,7 +40,7 @@ def test_reminder_sequence_then_expiry(webhook_server, sim, api):
 
 def test_renewal_with_put_restarts_reminders(webhook_server, sim, api):
     hook = webhook_server("echo")
-    info = api.subscribe(hook.url, [REMINDER], expires_in=600)
+    info = api.subscribe(hook.url, [PRESENCE, REMINDER], expires_in=600)
     sim.clock.advance(500)
     status, renewed = api.call_json("PUT", f"{SUBSCRIPTION}/{info['id']}")
     assert status == 200 and renewed["expiresIn"] == 600 and renewed["expirationTime"] == "2026-01-01T00:18:20.000Z"
@@ -51,7 +51,7 @@ def test_renewal_with_put_restarts_reminders(webhook_server, sim, api):
 
 def test_renewal_with_post_renew_restarts_reminders(webhook_server, sim, api):
     hook = webhook_server("echo")
-    info = api.subscribe(hook.url, [REMINDER], expires_in=600)
+    info = api.subscribe(hook.url, [PRESENCE, REMINDER], expires_in=600)
     sim.clock.advance(545)  # reminders at 480, 510, 540
     assert api.call_json("POST", f"{SUBSCRIPTION}/{info['id']}/renew")[0] == 200
     sim.clock.advance(600)
@@ -75,7 +75,7 @@ def test_a_job_interval_option_changes_the_granularity(webhook_server, make_sim,
     sim = make_sim(reminder_job_interval=7)
     api = make_api(sim)
     hook = webhook_server("echo")
-    api.subscribe(hook.url, ["/restapi/v1.0/subscription/~?threshold=60&interval=20"], expires_in=200)
+    api.subscribe(hook.url, [PRESENCE, "/restapi/v1.0/subscription/~?threshold=60&interval=20"], expires_in=200)
     sim.clock.advance(200)
     # the job runs at 7, 14, ...: first at 140 (60 s left), then every >= 20 s on that grid: 161, 182
     assert [(t, left) for t, left, _ in _reminders(hook)] == [("00:02:20", 60), ("00:02:41", 39), ("00:03:02", 18)]
@@ -85,7 +85,8 @@ def test_with_a_flowing_clock_reminders_and_expiry_happen_on_their_own(make_sim,
     sim = make_sim(seed=None, clock_speed=200)  # 200 simulated seconds per real second
     api = make_api(sim)
     with WebhookReceiver(journal=False) as receiver:
-        info = api.subscribe(receiver.url, ["/restapi/v1.0/subscription/~?threshold=20&interval=10"], expires_in=60)
+        info = api.subscribe(receiver.url, [PRESENCE, "/restapi/v1.0/subscription/~?threshold=20&interval=10"],
+                             expires_in=60)
         reminders = receiver.wait_for(2, timeout=10)
         lefts = [event.body["expiresIn"] for event in reminders]
         assert all(0 < left <= 20 for left in lefts) and lefts == sorted(lefts, reverse=True)

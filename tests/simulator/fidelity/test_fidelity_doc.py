@@ -80,14 +80,30 @@ def test_every_accepted_filter_is_listed_with_whether_it_fires():
         assert cells[5].startswith(spec.provenance), spec.name
 
 
-#: Files that must not point users at material they do not have. The older simulator modules still cite
-#: the developers' notes in their docstrings; they join this list when their docstrings point here.
-USER_FACING = [DOC] + [SIMULATOR / name for name in ("event_filter_catalog.py", "telephony.py", "realism.py",
-                                                      "permissions.py")]
+#: Files users read: none may point at material a clone of the repository does not have.
+USER_FACING = ([DOC, ROOT / "README.md", ROOT / "ARCHITECTURE.md"] + sorted(SIMULATOR.rglob("*.py")))
+PRIVATE = ("/work/", "../shared", "PLATFORM-FACTS", "DECISIONS.md", "AUDIT-2026")
 
 
-@pytest.mark.parametrize("path", USER_FACING, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", USER_FACING, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_pointer_to_material_users_do_not_have(path):
     text = path.read_text(encoding="utf-8")
-    for private in ("/work/", "../shared", "PLATFORM-FACTS", "AUDIT-2026"):
+    for private in PRIVATE:
         assert private not in text, f"{path.name} refers to {private!r}, which users of the repository do not have"
+
+
+def test_the_scan_covers_every_simulator_module_and_fails_on_a_private_pointer():
+    assert {p.name for p in USER_FACING} >= {"README.md", "ARCHITECTURE.md", "FIDELITY.md", "notifier.py",
+                                             "api_handlers.py", "__init__.py", "__main__.py"}
+    assert any(private in "see ../shared/ringcentral/PLATFORM-FACTS.md" for private in PRIVATE)
+
+
+def test_the_simulator_docstring_and_the_architecture_point_here():
+    import rchelpers.simulator
+
+    assert "docs/FIDELITY.md" in (rchelpers.simulator.__doc__ or "")
+    assert "docs/FIDELITY.md" in (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+
+
+def test_no_planned_marker_is_left():
+    assert "(planned)" not in DOC.read_text(encoding="utf-8")
