@@ -86,6 +86,6 @@ def run_advance(args: argparse.Namespace) -> int:
     if args.json:
         output.document(clock)
         return 0
-    output.line(f"Advanced the clock {args.seconds:g} s to {clock.get('iso')}: {clock.get('jobsRun')} job(s) ran; "
+    output.line(f"Advanced the clock {args.seconds:g} s to {clock.get('iso')}: {clock.get('jobsRun')} job(s) due on the way ran; "
                 f"{clock.get('pendingJobs')} waiting ({_speed(float(clock.get('speed') or 0))})")
     return 0

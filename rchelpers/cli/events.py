@@ -270,13 +270,11 @@ def _play_scenario(control: SimControl, output: Output, json_mode: bool, name: s
                      _step_status(step), _step_sent(step)))
     print_table(output, rows)
     if waiting:
-        clock = control.get("/_sim/clock")
-        speed = float(clock.get("speed") or 0)
+        speed = float(control.get("/_sim/clock").get("speed") or 0)
         left = span - min(float(step.get("offset") or 0) for step in waiting)
-        pace = ("the clock is frozen" if speed == 0 else
-                f"the clock runs at {speed:g}x (about {left / speed:.0f} real s to go)")
-        output.line(f"The other steps are sent as the simulator's clock advances ({pace}): "
-                    f"`rchelpers clock advance {span:g}` plays them now.")
+        pace = "it is frozen" if speed == 0 else f"in about {left / speed:.0f} real s at its pace ({speed:g}x)"
+        output.line(f"The other steps are sent as the simulator's clock reaches them: {pace}, or now with "
+                    f"`rchelpers clock advance {span:g}`.")
     if not any(step.get("subscriptionIds") for step in steps):
         output.line("No Active webhook subscription received the steps sent so far: start `rchelpers listen` with "
                     "filters for these events (later steps go to the subscriptions Active when they are due).")

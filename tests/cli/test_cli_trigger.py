@@ -73,7 +73,8 @@ def test_the_text_output_says_a_scenario_was_played_with_its_steps_and_options(r
                                          "presence", "telephony/sessions", "voicemail", "message-store"]
     assert " ".join(table[3][4:]) == "VoiceMail (missed) scheduled"
     assert " ".join(table[0][4:]) == "Setup sent to 0 subscription(s)"
-    assert "(the clock is frozen): `rchelpers clock advance 17` plays them now." in lines[10]
+    assert lines[10] == ("The other steps are sent as the simulator's clock reaches them: it is frozen, or now with "
+                         "`rchelpers clock advance 17`.")
     assert lines[11].startswith("No Active webhook subscription received the steps sent so far: start "
                                 "`rchelpers listen`")
 
@@ -90,6 +91,7 @@ def test_trigger_event_missed_call_sends_one_event_and_schedules_nothing(start_l
     assert result["subscriptionIds"] == [sub_id] and len(result["notifications"]) == 1
     record = listening.next_record("notification")
     assert _telephony(record)[1:] == ("VoiceMail", True)
+    assert "VoiceMail (Inbound, missed), sequence" in record["summary"]
     assert record["notification"]["body"]["parties"][0]["from"]["name"] == "Ada Lovelace"
     assert standalone_sim.control("GET", "/_sim/clock")["pendingJobs"] == pending  # no scenario step waits
 
