@@ -3,7 +3,7 @@
 
 The configuration comes from :meth:`rchelpers.Config.from_env` (environment, ``.env``, ``RC_ENV_FILE``).
 No ``RC_SERVER_URL`` means the embedded simulator: ``listen`` starts one for its session; commands that
-need a platform that outlives them (``subscriptions``, ``trigger``, ``deliveries``, ``replay``) say to
+need a platform that outlives them (``subscriptions``, ``trigger``, ``clock``, ``deliveries``, ``replay``) say to
 start ``rchelpers sim`` instead.
 """
 from __future__ import annotations
