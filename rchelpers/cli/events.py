@@ -16,6 +16,7 @@ import json
 import textwrap
 from dataclasses import dataclass
 from typing import Any, NoReturn, Sequence
+from urllib.parse import urlsplit
 
 import requests
 
@@ -161,8 +162,8 @@ def _help_catalogue() -> str:
         server_url = env_value("RC_SERVER_URL")
     except Exception:  # noqa: BLE001 (help must print, whatever the configuration)
         return hint
-    if not server_url or REAL_PLATFORM_DOMAIN in server_url:
-        return hint
+    if not server_url or (urlsplit(server_url.strip()).hostname or "").endswith(REAL_PLATFORM_DOMAIN):
+        return hint  # the real platform has no catalogue: do not ask it
     control = SimControl(server_url.strip(), timeout=HELP_TIMEOUT)
     try:
         return Catalogue.fetch(control).help_text(control.server_url)
