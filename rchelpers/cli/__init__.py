@@ -4,7 +4,8 @@
 
     rchelpers sim --env-file .env.sim                      # terminal 1: the simulator
     RC_ENV_FILE=.env.sim rchelpers listen --forward-to http://127.0.0.1:5000/webhook   # terminal 2
-    RC_ENV_FILE=.env.sim rchelpers trigger presence        # terminal 3
+    RC_ENV_FILE=.env.sim rchelpers trigger inbound_call    # terminal 3: a whole call, step by step
+    RC_ENV_FILE=.env.sim rchelpers clock advance 90        # its later steps at once
 
 Exit status: 0 done, 1 failed, 2 wrong command line. Errors are one line on stderr that says what to do.
 This package is harness-level, like the notebooks: it uses the client, the receiver and the simulator;
@@ -19,6 +20,7 @@ from typing import Any, NoReturn, Sequence
 
 import requests
 
+from rchelpers.cli.clock import configure as add_clock_command
 from rchelpers.cli.events import configure as add_event_commands
 from rchelpers.cli.listen import configure as add_listen_command
 from rchelpers.cli.output import CliError, Output, one_line
@@ -33,7 +35,9 @@ EXAMPLES = """\
 examples:
   rchelpers sim --env-file .env.sim                     # terminal 1: a simulator until Ctrl-C
   RC_ENV_FILE=.env.sim rchelpers listen --forward-to http://127.0.0.1:5000/webhook   # terminal 2
-  RC_ENV_FILE=.env.sim rchelpers trigger presence       # terminal 3: a sample event
+  RC_ENV_FILE=.env.sim rchelpers trigger inbound_call   # terminal 3: a whole call (a scenario)
+  RC_ENV_FILE=.env.sim rchelpers clock advance 90       # its later steps, without waiting
+  RC_ENV_FILE=.env.sim rchelpers trigger presence       # one sample event
   RC_ENV_FILE=.env.sim rchelpers subscriptions list
 
 Configuration is read as the notebooks read it: the environment, then .env (or the file RC_ENV_FILE names).
@@ -54,7 +58,8 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command."""
     parser = Parser(prog=PROG, description="Experiment with RingCentral webhooks: a simulator, a listener that "
-                                           "prints and forwards notifications, sample events, subscriptions.",
+                                           "prints and forwards notifications, scenarios and sample events, "
+                                           "the simulator's clock, subscriptions.",
                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log what the client does (-vv: debug); secrets stay masked")
@@ -65,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulator_commands(commands)
     add_listen_command(commands)
     add_event_commands(commands)
+    add_clock_command(commands)
     add_subscription_commands(commands)
     return parser
 

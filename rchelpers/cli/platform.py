@@ -3,7 +3,7 @@
 
 The configuration comes from :meth:`rchelpers.Config.from_env` (environment, ``.env``, ``RC_ENV_FILE``).
 No ``RC_SERVER_URL`` means the embedded simulator: ``listen`` starts one for its session; commands that
-need a platform that outlives them (``subscriptions``, ``trigger``, ``deliveries``, ``replay``) say to
+need a platform that outlives them (``subscriptions``, ``trigger``, ``clock``, ``deliveries``, ``replay``) say to
 start ``rchelpers sim`` instead.
 """
 from __future__ import annotations
@@ -96,17 +96,19 @@ def embedded_platform(output: Output) -> Iterator[tuple[Config, Any]]:
 
 
 class SimControl:
-    """The simulator's ``/_sim/`` routes over HTTP (they need no login)."""
+    """The simulator's ``/_sim/`` routes over HTTP (they need no login); ``timeout`` bounds each call."""
 
-    def __init__(self, server_url: str, session: requests.Session | None = None) -> None:
+    def __init__(self, server_url: str, session: requests.Session | None = None,
+                 timeout: tuple[float, float] = CONTROL_TIMEOUT) -> None:
         self.server_url = server_url.rstrip("/")
         self.session = session or requests.Session()
+        self.timeout = timeout
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> requests.Response:
         """Send one control request; CliError when the simulator cannot be reached."""
         try:
             return self.session.request(method, self.server_url + path, json=json, params=params,
-                                        timeout=CONTROL_TIMEOUT)
+                                        timeout=self.timeout)
         except requests.ConnectionError:
             raise CliError(f"cannot reach the platform at {self.server_url}: is the simulator running? "
                            "Start it with `rchelpers sim --env-file .env.sim` and set RC_ENV_FILE=.env.sim") from None

@@ -70,8 +70,9 @@ def summarize(kind: str, body: Any) -> str:
         parties = body.get("parties") or []
         first = parties[0] if parties and isinstance(parties[0], dict) else {}
         status = (first.get("status") or {}).get("code") if isinstance(first.get("status"), dict) else None
+        missed = ", missed" if first.get("missedCall") is True else ""
         return _clip(f"session {body.get('telephonySessionId', '?')} {status or '?'} "
-                     f"({first.get('direction', '?')}), sequence {body.get('sequence', '?')}")
+                     f"({first.get('direction', '?')}{missed}), sequence {body.get('sequence', '?')}")
     fields = _FIELDS.get(kind)
     if fields is None:
         fields = tuple(k for k, v in body.items() if isinstance(v, (str, int, float, bool)) and v is not None)[:5]

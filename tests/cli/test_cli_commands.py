@@ -1,23 +1,22 @@
-"""The other commands as subprocesses: help, sim, check, trigger, subscriptions, deliveries, replay, colour."""
+"""The other commands as subprocesses: help, sim, check, trigger, subscriptions, deliveries, replay, colour
+(trigger's scenarios and the clock: test_cli_trigger.py)."""
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import pty
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rchelpers import WebhookReceiver
 
-COMMANDS = [["sim"], ["check"], ["listen"], ["trigger"], ["deliveries"], ["replay"], ["subscriptions"],
+COMMANDS = [["sim"], ["check"], ["listen"], ["trigger"], ["clock"], ["clock", "advance"], ["deliveries"], ["replay"],
+            ["subscriptions"],
             ["subscriptions", "list"], ["subscriptions", "get"], ["subscriptions", "renew"], ["subscriptions", "delete"]]
 
 
@@ -165,58 +164,3 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(start_listen, run_cli
     assert "\033[" not in _run_on_a_terminal(["subscriptions", "list"], {**cli_env, "NO_COLOR": "1"})
     assert "\033[" not in _run_on_a_terminal(["subscriptions", "list", "--json"], cli_env)
     listening.stop()
-
-
-class _ScenarioSimulator(http.server.BaseHTTPRequestHandler):
-    """Answers like a simulator that has the ``inbound_call`` scenario (``POST /_sim/scenarios/{name}``)."""
-
-    posted: list[tuple[str, Any]] = []
-
-    def _answer(self, status: int, body: Any) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:  # noqa: N802 (stdlib name)
-        if self.path == "/_sim/clock":
-            self._answer(200, {"now": 1767225600.0})
-        elif self.path == "/_sim/events":
-            self._answer(200, {"kinds": {"presence": ["telephonyStatus"]}})
-        else:
-            self._answer(404, {"errorCode": "CMN-120", "message": "no such path"})
-
-    def do_POST(self) -> None:  # noqa: N802 (stdlib name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"null")
-        self.posted.append((self.path, body))
-        if self.path == "/_sim/scenarios/inbound_call":
-            self._answer(200, {"scenario": "inbound_call", "events": [
-                {"event": "/restapi/v1.0/account/1/telephony/sessions", "uuid": "u1"},
-                {"event": "/restapi/v1.0/account/1/extension/2/presence", "uuid": "u2"}]})
-        else:
-            self._answer(404, {"errorCode": "CMN-120", "message": "no such path"})
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib signature)
-        pass
-
-
-def test_a_scenario_is_played_with_its_options_as_the_json_body(run_cli, clean_env):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ScenarioSimulator)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        env = {**clean_env, "RC_SERVER_URL": f"http://127.0.0.1:{server.server_address[1]}"}
-        result = run_cli("trigger", "inbound_call", "--set", "duration=90", "--set", "callerName=Ada", env=env)
-        missing = run_cli("trigger", "outbound_call", env=env)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["Played scenario inbound_call: 2 item(s)", "  telephony/sessions",
-                                          "  presence"]
-    assert ("/_sim/scenarios/inbound_call", {"duration": 90, "callerName": "Ada"}) in _ScenarioSimulator.posted
-    assert missing.returncode == 1
-    assert "this simulator has no scenario 'outbound_call'" in missing.stderr and "event kinds: presence" in missing.stderr

@@ -16,7 +16,8 @@ USAGE = [
     (["listen", "--reminder", "1000,100", "--expires-in", "600"], "threshold=1000 is more than half the subscription lifetime"),
     (["listen", "--expires-in", "-5"], "argument --expires-in: expected a whole number of seconds > 0"),
     (["listen", "--forward-to", "localhost:5000"], "argument --forward-to: expected your app's http(s) URL"),
-    (["trigger", "presence", "--set", "telephonyStatus"], "expected FIELD=VALUE such as telephonyStatus=Ringing"),
+    (["trigger", "presence", "--set", "telephonyStatus"], "expected NAME=VALUE such as telephonyStatus=Ringing"),
+    (["clock", "advance", "-5"], "argument SECONDS: expected a number of seconds >= 0"),
     (["subscriptions", "rename", "x"], "invalid choice: 'rename'"),
     (["subscriptions", "get"], "the following arguments are required: ID"),
 ]
@@ -68,7 +69,8 @@ def test_missing_credentials_exit_1_naming_them(run_cli, clean_env):
 
 
 def test_nothing_configured_says_to_start_the_simulator(run_cli, clean_env):
-    for command in (["subscriptions", "list"], ["trigger", "presence"], ["deliveries"], ["replay", "1"]):
+    for command in (["subscriptions", "list"], ["trigger", "presence"], ["deliveries"], ["replay", "1"], ["clock"],
+                    ["clock", "advance", "90"]):
         result = run_cli(*command, env=clean_env)
         assert result.returncode == 1
         line = _one_line_error(result.stderr, "rchelpers " + command[0])
@@ -88,13 +90,6 @@ def test_wrong_credentials_exit_1_with_the_platforms_refusal(run_cli, cli_env, s
     assert result.returncode == 1
     line = _one_line_error(result.stderr.splitlines()[-1] + "\n", "rchelpers subscriptions")
     assert "OAU-140" in line and "x" * 20 not in result.stderr
-
-
-def test_an_unknown_kind_or_scenario_lists_the_kinds(run_cli):
-    result = run_cli("trigger", "no_such_scenario")
-    assert result.returncode == 1
-    line = _one_line_error(result.stderr, "rchelpers trigger")
-    assert "this simulator has no scenario 'no_such_scenario'" in line and "presence, message_store" in line
 
 
 def test_a_bad_field_is_refused_by_the_simulator(run_cli):
@@ -152,7 +147,8 @@ def test_a_receiver_the_platform_cannot_validate_points_at_check(run_cli, cli_en
 def test_the_real_platform_is_named_without_asking_it(run_cli, clean_env):
     env = {**clean_env, "RC_SERVER_URL": "https://platform.ringcentral.com"}
     for command, limit in ((["trigger", "presence"], "cannot trigger sample events: make a real call"),
-                           (["deliveries"], "has no delivery log or replay"), (["replay", "1"], "has no delivery log")):
+                           (["deliveries"], "has no delivery log or replay"), (["replay", "1"], "has no delivery log"),
+                           (["clock", "advance", "90"], "has no clock to move: its time is the real time")):
         result = run_cli(*command, env=env)
         assert result.returncode == 1
         line = _one_line_error(result.stderr, "rchelpers " + command[0])
