@@ -316,6 +316,7 @@ def test_subscription_table_buttons(open_notebook: Callable[[str], NotebookPage]
     assert old != new, f"Renew after {CLOCK_STEP} s did not move expirationTime: {said!r}"
     assert old in before and new in after and old not in after, \
         f"row {first_id!r} does not show the move {old} -> {new}: before {before!r}, after {after!r}"
+    table.screenshot(path=str(screenshots / "04_renew_and_list-table-after-renew.png"))
 
     shown = shown_rows(table)
     last_id = list(shown)[-1]
