@@ -40,29 +40,39 @@ TRACEBACK_TEXT = "Traceback (most recent call last)"
 NOTEBOOK_SCROLLER = ".jp-NotebookPanel .jp-WindowedPanel-outer"
 CURRENT_TAB = "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current"  # the open document's tab
 LEFT_SIDEBAR_OPEN_TAB = ".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current"
-# The tutorial's widgets (rchelpers.widgets), found by their visible texts
-FORM_BUTTON = "button:has-text('Use these credentials')"
-FORM = f".widget-vbox:has(> {FORM_BUTTON})"
+# The tutorial's widgets (rchelpers.widgets), by the CSS classes they carry
+FORM = ".rc-credentials-form"
+FORM_BUTTON = "button"  # the form's one button (under FORM)
+FORM_FIELD = ".widget-text, .widget-password"  # a labelled input (under FORM)
 FORM_FIELD_LABELS = ("Server URL", "Client id", "Client secret", "JWT")
 FORM_FIELD_TO_EMPTY = "Client id"  # emptied to see the form's answer name the field to fill
-FORM_FIELD = ".widget-text, .widget-password"  # a labelled input
-FORM_STATUS = ".widget-html"  # the form's status line (its last HTML widget)
-TABLE_REFRESH = "button:has-text('Refresh')"  # the SubscriptionTable's button above its rows
-TABLE = f".jupyter-widgets.widget-vbox:has(> {TABLE_REFRESH})"
-TABLE_CELL_TEXT = "SubscriptionTable("  # the first code cell whose text has this shows the table
-TABLE_ROW = ".widget-hbox:has(> button:has-text('Renew')):has(> button:has-text('Delete'))"
-TABLE_CELL = ".widget-label"  # a row's id, status, time left, event filters
-RENEW_BUTTON = "button:has-text('Renew')"
-DELETE_BUTTON = "button:has-text('Delete')"
-FEED_TABLE = "table:has(th:text-is('summary'))"  # the EventFeed's HTML table: timestamp, kind, subscription, summary
-FEED_ROW = "tr:has(td)"
-FEED_BOX = "xpath=ancestor::*[contains(@class, 'widget-vbox')][1]"  # from a row: the feed with its header line
+TABLE = ".rc-subscription-table"
+TABLE_ROW = ".rc-subscription-row"
+TABLE_REFRESH = ".rc-refresh"
+RENEW_BUTTON = ".rc-renew"
+DELETE_BUTTON = ".rc-delete"
+TABLE_TEXTS = ".widget-label, .rc-filters, .rc-filters *"  # a row's texts (id, status, times, filters): none cut
+FEED = ".rc-event-feed"
+FEED_ROW = "tr.rc-feed-row"
 FEED_EVENT_TEXT = "ParkedCall"  # how the feed shows the presence event the test sends (telephonyStatus)
-# The notebooks' own end-of-run check; a thread in the list is one the notebook left running.
-THREADS_LEFT_TEXT = "threads left running: ['"
+STATUS = ".rc-status"  # a widget's status line
+STATUS_ERROR = ".rc-status-error"  # ... when red: something failed, or the widget stopped
+STATUS_OK = ".rc-status-ok"  # ... when green: an action done
+STOPPED = ".rc-stopped"  # a detached widget: still shown, says it stopped
+STOPPED_TEXT = "stopped"  # what a stopped widget says
+RENEW_MOVE = r"expirationTime ([\d:.]+) -> ([\d:.]+)"  # what the table's status says a renewal moved
+# A widget's class by the name its stored text/plain output (its repr) starts with.
+WIDGET_CLASSES = {"CredentialsForm": FORM, "SubscriptionTable": TABLE, "EventFeed": FEED}
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+WIDGET_ERROR_TEXT = "Error displaying widget"  # what JupyterLab shows for a widget it cannot draw
+# The notebooks' own end-of-run check: exactly this line when the notebook left nothing running.
+THREADS_LEFT_PREFIX = "threads left running:"
+NO_THREADS_LEFT = "threads left running: []"
 # Code typed into a cell at test time (kernel side): the URL of the embedded platform the notebook runs.
 SIMULATOR_URL_CODE = ("import gc, rchelpers.simulator as _s; "
                       "print(*[o.url for o in gc.get_objects() if isinstance(o, _s.Simulator) and o.running])")
+# ... and in notebook 4 after Run All: the table shown again once the platform has stopped (issue 12, friction 4).
+TABLE_AGAIN_CODE = "SubscriptionTable(subs)"
 
 # Chromium: quiet, offline, and as root it needs --no-sandbox.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -338,12 +348,19 @@ class NotebookPage:
         """The text of every output that contains ``text``."""
         return self.page.locator(OUTPUT).filter(has_text=text).all_inner_texts()
 
+    def code_cell_outputs(self) -> list[str]:
+        """The output text of each code cell, in order (``""`` for a cell without output)."""
+        return self.page.locator(CODE_CELL).evaluate_all(
+            f"cells => cells.map(c => [...c.querySelectorAll({json.dumps(OUTPUT)})]"
+            ".map(o => o.innerText).join('\\n'))")
+
     def cut_texts(self, scope: Locator, selector: str, tooltip_will_do: bool = False) -> list[str]:
-        """Texts of the elements under ``scope`` matching ``selector`` that are cut off (unless they have a
-        tooltip and ``tooltip_will_do``)."""
+        """Texts of the elements under ``scope`` matching ``selector`` that are cut off, across or down (unless
+        they have a tooltip and ``tooltip_will_do``)."""
         return scope.locator(selector).evaluate_all(
-            "(els, tooltip) => els.filter(e => e.scrollWidth > e.clientWidth + 1 && !(tooltip && e.title))"
-            ".map(e => e.textContent.trim())", tooltip_will_do)
+            "(els, tooltip) => els.filter(e => (e.scrollWidth > e.clientWidth + 1"
+            " || e.scrollHeight > e.clientHeight + 1) && !(tooltip && e.title)).map(e => e.textContent.trim())",
+            tooltip_will_do)
 
     def screenshot(self, path: Path) -> None:
         """Save the whole notebook (not just the viewport) as a PNG."""
