@@ -6,22 +6,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 LAB_PORT ?= 8888
+# More `jupyter lab` options, e.g. `make lab LAB_OPTIONS=--no-browser` on a machine without a desktop.
+LAB_OPTIONS ?=
+TUTORIAL := 01_token_setup.ipynb
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test venv notebooks bench clean
 
 venv: $(STAMP)
 
+# -qq: pip still prints errors, not setuptools' editable-install notice.
 $(STAMP): pyproject.toml
+	@echo "Installing rchelpers, JupyterLab and the test tools into $(VENV) (once, or when pyproject.toml changes)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	@$(BIN)/python -m pip install -qq --upgrade pip
+	@$(BIN)/python -m pip install -qq -e '.[lab,test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# JupyterLab prints (and opens) the URL of the first notebook, not the Launcher's.
 lab: venv
-	@echo "Opening the tutorial (notebooks/01_token_setup.ipynb) on the embedded RingCentral platform; Ctrl-C stops JupyterLab."
-	cd notebooks && ../$(BIN)/jupyter lab --port $(LAB_PORT) $(ROOT_FLAG) 01_token_setup.ipynb
+	@echo "Opening the tutorial (notebooks/$(TUTORIAL)) on the embedded RingCentral platform; Ctrl-C stops JupyterLab."
+	@cd notebooks && ../$(BIN)/jupyter lab --port $(LAB_PORT) $(ROOT_FLAG) --LabApp.default_url=/lab/tree/$(TUTORIAL) $(LAB_OPTIONS)
 
 # The regression run always targets the embedded platform (the stored outputs are its), even where
 # a .env or the environment holds real credentials.

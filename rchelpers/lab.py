@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 from rchelpers.client.auth import TokenManager
 from rchelpers.client.config import Config, env_value
@@ -133,11 +133,14 @@ def start_lab(
     receiver: bool = True,
     allow_download: bool = False,
     require_reachable: bool = True,
+    sim_options: Mapping[str, Any] | None = None,
 ) -> Lab:
     """Start the platform, a logged-in client, a receiver and a tunnel; returns the :class:`Lab`.
 
     The platform is the real one when ``RC_SERVER_URL`` is set (environment or ``.env``), else the
-    embedded simulator with ``seed`` (reproducible ids, a clock frozen at 2026-01-01). With
+    embedded simulator with ``seed`` (reproducible ids, a clock frozen at 2026-01-01) and
+    ``sim_options``, the :class:`~rchelpers.Simulator`'s other options (``permissions``,
+    ``duplicate_rate``, ``reorder_window``, ...; the real platform has its own, so they are not used there). With
     ``receiver``, a :class:`WebhookReceiver` with ``verification_token`` starts, with a tunnel to it
     (ngrok with ``NGROK_AUTHTOKEN``, which may download its agent once if ``allow_download``; else a
     local one). With ``require_reachable``, a real platform that could not reach the receiver (no
@@ -150,7 +153,7 @@ def start_lab(
     if config.uses_simulator:
         from rchelpers.simulator import Simulator  # here, so that `import rchelpers` stays light
 
-        sim = Simulator(seed=seed).start()
+        sim = Simulator(seed=seed, **dict(sim_options or {})).start()
         config = Config.from_mapping(sim.credentials.as_env(), source="the embedded simulator")
     tokens = TokenManager(config, clock=sim.clock.now if sim is not None else time.time)
     lab = Lab(sim, config, tokens, RestClient(tokens), threads_before)

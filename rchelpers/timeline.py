@@ -1,4 +1,5 @@
-"""A subscription's life on the platform's clock: created, renewed, reminders, deliveries, retries, blacklisted, expiry.
+"""A subscription's life on the platform's clock: created, renewed, reminders, deliveries, retries, blacklisted,
+expiry, and the state sequence of the calls it was told about.
 
 ::
 
@@ -9,8 +10,10 @@
 It is built from data a notebook already has: the subscription's JSON as the platform answered it at
 different moments (``snapshots``: each answer tells when it was made, ``expirationTime - expiresIn``),
 and the delivery attempts (the simulator's ``sim.deliveries`` or the JSON of ``GET /_sim/deliveries``;
-on the real platform, the receiver's events: ``events=rx.events``). It never reads the real clock, so
-its text and picture are the same on every run of a seeded simulator.
+on the real platform, the receiver's events: ``events=rx.events``). Telephony-session events among
+``events`` draw each call's states (Setup, Proceeding, Answered, Disconnected, VoiceMail, ...) on a lane of
+their own. It never reads the real clock, so its text and picture are the same on every run of a seeded
+simulator.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from rchelpers.receiver.event import WebhookEvent
 __all__ = ["Moment", "Timeline"]
 
 _REMINDER_PREFIX = "/restapi/v1.0/subscription/"
+_TELEPHONY_SESSIONS = "/telephony/sessions"
 #: The kinds of moment, in the order of the picture's lanes, with their colour.
 KINDS: dict[str, str] = {
     "created": "#1a73e8",
@@ -35,10 +39,12 @@ KINDS: dict[str, str] = {
     "blacklisted": "#000000",
     "expires": "#5f6368",
     "expired": "#5f6368",
+    "call": "#8430ce",
 }
 _LANES = {"created": 0, "renewed": 0, "expires": 0, "expired": 0, "reminder": 1, "delivered": 2, "failed": 2,
-          "blacklisted": 2}
-_LANE_NAMES = ("lifetime", "reminders", "deliveries")
+          "blacklisted": 2, "call": 3}
+#: The picture's lanes; the last one, ``calls``, only when there are call states to draw.
+_LANE_NAMES = ("lifetime", "reminders", "deliveries", "calls")
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,23 @@ class Moment:
     at: datetime
     kind: str  #: one of :data:`KINDS`
     detail: str = ""
+    label: str = ""  #: a short name written next to the mark in the picture (a call's state)
+    call: int = 0  #: for a call state: the call's number in this timeline (1, 2, ...), else 0
+    late: bool = False  #: for a call state: a later state of the same call had arrived before it
 
     def sort_key(self) -> tuple[datetime, int]:
         """Time first; at the same time, the order of :data:`KINDS` (a reminder, then the renewal it may cause)."""
         return self.at, list(KINDS).index(self.kind)
+
+
+@dataclass
+class _LabelRow:
+    """A row of mark names beside a lane: its offset from the lane's line, the least gap between two names
+    (pixels), and where the last name was written."""
+
+    offset: float
+    gap: float
+    last_x: float = -100.0
 
 
 class Timeline:
@@ -80,10 +99,16 @@ class Timeline:
         in order: an answer with a later ``expirationTime`` is a renewal, ``Blacklisted`` with
         ``blacklistedData`` a blacklisting. ``deliveries`` are delivery attempts (objects with
         ``to_dict()`` or the JSON dicts of ``/_sim/deliveries``); without them, ``events`` (the
-        receiver's) give the deliveries that arrived. The end is shown as *expired* when it is before
+        receiver's) give the deliveries that arrived (a call's state on the calls lane only). The end is shown as *expired* when it is before
         ``now`` (default: the latest moment known), else as *expires*.
+
+        The telephony-session events among ``events`` are also the calls' states, on the *calls* lane: each
+        at its ``eventTime``, with the status code of the subscriber's party, the call's number in this
+        timeline, its ``sequence``, ``missed`` for a missed call, and ``arrived after sequence N`` when a
+        later state of the same call (``telephonySessionId``) arrived before it (``events`` in arrival order).
         """
         sid = subscription.id
+        events = list(events)
         moments: list[Moment] = []
         created = subscription.creation_time or _answered_at(subscription)
         if created is not None:
@@ -122,14 +147,15 @@ class Timeline:
                 moments.append(Moment(at, kind, detail))
         else:
             for event in events:
-                if event.subscription_id != sid or not event.timestamp:
-                    continue
+                if event.subscription_id != sid or not event.timestamp or _is_call_state(event):
+                    continue  # a call's state is drawn on the calls lane
                 at = _parse_time(event.timestamp)
                 if event.is_reminder:
                     left = event.body.get("expiresIn") if isinstance(event.body, dict) else None
                     moments.append(Moment(at, "reminder", f"expiresIn={left}"))
                 else:
                     moments.append(Moment(at, "delivered", _event_name(event.event or "")))
+        moments.extend(_call_moments(e for e in events if e.subscription_id == sid))
         latest = max((m.at for m in moments), default=None)
         current = _parse_time(now) if isinstance(now, str) else now or latest
         if expiration is not None and not blacklisted:
@@ -148,9 +174,12 @@ class Timeline:
         return "\n".join(self.lines())
 
     def svg(self, width: int = 720) -> str:
-        """The picture: three lanes (lifetime, reminders, deliveries) on a time axis, one mark per moment."""
+        """The picture: lanes (lifetime, reminders, deliveries, and calls if any) on a time axis, one mark per
+        moment; each call is a bar from its first state to its last, each state named unless crowded, a state
+        that arrived after a later one hollow."""
         left, right, lane_height, top = 90, 40, 28, 26
-        height = top + lane_height * len(_LANE_NAMES) + 30
+        lane_names = _LANE_NAMES if any(m.kind == "call" for m in self.moments) else _LANE_NAMES[:3]
+        height = top + lane_height * len(lane_names) + 30 + (8 if len(lane_names) > 3 else 0)
         span = max((m.at - self.start).total_seconds() for m in self.moments) if self.moments else 0.0
         span = max(span, 1.0)
 
@@ -160,7 +189,7 @@ class Timeline:
         parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
                  "font-family='sans-serif' font-size='11'>",
                  f"<text x='4' y='14' font-weight='bold'>subscription {html.escape(self.subscription_id[:8])}</text>"]
-        for index, name in enumerate(_LANE_NAMES):
+        for index, name in enumerate(lane_names):
             y = top + lane_height * index + lane_height / 2
             parts.append(f"<text x='4' y='{y + 4:.0f}'>{name}</text>")
             parts.append(f"<line x1='{left}' y1='{y:.0f}' x2='{width - right}' y2='{y:.0f}' stroke='#dadce0'/>")
@@ -169,21 +198,32 @@ class Timeline:
         for begin, end in zip(lifetime, lifetime[1:]):
             parts.append(f"<line x1='{x(begin.at):.1f}' y1='{y0:.0f}' x2='{x(end.at):.1f}' y2='{y0:.0f}' "
                          "stroke='#1a73e8' stroke-width='4' opacity='0.35'/>")
-        last_label_x = -100.0
+        y3 = top + lane_height * 3 + lane_height / 2
+        for number in sorted({m.call for m in self.moments if m.kind == "call"}):
+            states = [m for m in self.moments if m.kind == "call" and m.call == number]
+            parts.append(f"<line x1='{x(states[0].at):.1f}' y1='{y3:.0f}' x2='{x(states[-1].at):.1f}' "
+                         f"y2='{y3:.0f}' stroke='{KINDS['call']}' stroke-width='4' opacity='0.35'/>")
+        # the marks of the lifetime are named above them, a call's states above or else below, unless crowded
+        label_rows = {0: [_LabelRow(-9, 50)], 3: [_LabelRow(-9, 56), _LabelRow(15, 56)]}
+        late: list[str] = []
         for m in self.moments:
             y = top + lane_height * _LANES[m.kind] + lane_height / 2
             colour = KINDS[m.kind]
             title = html.escape(f"+{_duration((m.at - self.start).total_seconds())} {m.kind} {m.detail}".strip())
-            shape = (f"<rect x='{x(m.at) - 5:.1f}' y='{y - 5:.0f}' width='10' height='10' fill='{colour}'>"
+            fill = f"fill='white' stroke='{colour}' stroke-width='2'" if m.late else f"fill='{colour}'"
+            shape = (f"<rect x='{x(m.at) - 5:.1f}' y='{y - 5:.0f}' width='10' height='10' {fill}>"
                      if m.kind in ("failed", "blacklisted", "expired", "expires")
-                     else f"<circle cx='{x(m.at):.1f}' cy='{y:.0f}' r='5' fill='{colour}'>")
+                     else f"<circle cx='{x(m.at):.1f}' cy='{y:.0f}' r='5' {fill}>")
             closing = "</rect>" if shape.startswith("<rect") else "</circle>"
-            parts.append(f"{shape}<title>{title}</title>{closing}")
-            if _LANES[m.kind] == 0 and x(m.at) - last_label_x >= 50:  # name the lifetime's marks, unless crowded
-                last_label_x = x(m.at)
-                parts.append(f"<text x='{x(m.at):.1f}' y='{y - 9:.0f}' text-anchor='middle' font-size='9' "
-                             f"fill='#5f6368'>{m.kind}</text>")
-        axis_y = top + lane_height * len(_LANE_NAMES) + 14
+            (late if m.late else parts).append(f"{shape}<title>{title}</title>{closing}")
+            for row in label_rows.get(_LANES[m.kind], []):
+                if x(m.at) - row.last_x >= row.gap:
+                    row.last_x = x(m.at)
+                    parts.append(f"<text x='{x(m.at):.1f}' y='{y + row.offset:.0f}' text-anchor='middle' font-size='9' "
+                                 f"fill='#5f6368'>{html.escape(m.label or m.kind)}</text>")
+                    break
+        parts.extend(late)  # a state that arrived late, hollow, on top of its neighbours
+        axis_y = top + lane_height * len(lane_names) + 14 + (8 if len(lane_names) > 3 else 0)
         for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
             tick = left + (width - left - right) * fraction
             parts.append(f"<text x='{tick:.1f}' y='{axis_y}' text-anchor='middle' fill='#5f6368'>"
@@ -192,9 +232,59 @@ class Timeline:
         return "".join(parts)
 
     def _repr_html_(self) -> str:
+        hidden = {"renewed", "expired"} | (set() if any(m.kind == "call" for m in self.moments) else {"call"})
         legend = " ".join(f"<span style='color:{colour}'>■ {kind}</span>" for kind, colour in KINDS.items()
-                          if kind not in ("renewed", "expired"))
+                          if kind not in hidden)
+        if any(m.late for m in self.moments):
+            legend += f" <span style='color:{KINDS['call']}'>○ arrived late</span>"
         return f"<div>{self.svg()}<div style='font:11px sans-serif'>{legend}</div></div>"
+
+
+def _call_moments(events: Iterable[WebhookEvent]) -> list[Moment]:
+    """The calls' states told by the telephony-session ``events`` (in arrival order), oldest first; calls are
+    numbered by their first ``eventTime``; the subscriber's party is the one whose ``extensionId`` is the
+    event's ``ownerId`` (else the first)."""
+    states: list[tuple[datetime, str, int, str, bool, int | None]] = []
+    highest: dict[str, int] = {}
+    for event in events:
+        if not _is_call_state(event):
+            continue
+        body = event.body
+        session = str(body.get("telephonySessionId") or body.get("sessionId") or "?")
+        when = body.get("eventTime") or event.timestamp
+        if not when:
+            continue
+        sequence = body.get("sequence")
+        sequence = sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else -1
+        party = _own_party(body, event.owner_id)
+        status = party.get("status") if isinstance(party.get("status"), dict) else {}
+        late = highest[session] if session in highest and sequence < highest[session] else None
+        highest[session] = max(highest.get(session, sequence), sequence)
+        states.append((_parse_time(str(when)), session, sequence, str(status.get("code") or "?"),
+                       party.get("missedCall") is True, late))
+    first_seen: dict[str, datetime] = {}
+    for at, session, *_ in states:
+        first_seen[session] = min(at, first_seen.get(session, at))
+    numbers = {session: n for n, session in enumerate(sorted(first_seen, key=lambda s: (first_seen[s], s)), 1)}
+    moments = []
+    for at, session, sequence, code, missed, late in sorted(states, key=lambda s: (s[0], numbers[s[1]], s[2])):
+        detail = f"{code:<12} call {numbers[session]}, sequence {sequence if sequence >= 0 else '?'}"
+        detail += ", missed" if missed else ""
+        detail += f", arrived after sequence {late}" if late is not None else ""
+        moments.append(Moment(at, "call", detail, label=code, call=numbers[session], late=late is not None))
+    return moments
+
+
+def _is_call_state(event: WebhookEvent) -> bool:
+    return _TELEPHONY_SESSIONS in (event.event or "").split("?", 1)[0] and isinstance(event.body, dict)
+
+
+def _own_party(body: Mapping[str, Any], owner_id: str | None) -> Mapping[str, Any]:
+    parties = [p for p in body.get("parties") or () if isinstance(p, dict)]
+    for party in parties:
+        if owner_id is not None and str(party.get("extensionId")) == owner_id:
+            return party
+    return parties[0] if parties else {}
 
 
 def _attempt_dict(attempt: Any) -> Mapping[str, Any]:
@@ -241,6 +331,8 @@ def _event_name(event_filter: str) -> str:
     path = event_filter.split("?", 1)[0].rstrip("/")
     if path.endswith("/message-store/instant"):
         return "instant SMS"
+    if path.endswith(_TELEPHONY_SESSIONS):
+        return "telephony session"
     name = path.rsplit("/", 1)[-1]
     return name if not name.isdigit() else "extension"
 

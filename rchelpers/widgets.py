@@ -297,6 +297,20 @@ def summarize_event(event: WebhookEvent) -> tuple[str, str]:
     if event.is_reminder:
         return "reminder", f"expiresIn={body.get('expiresIn')} s"
     base = path.split("?", 1)[0].rstrip("/")
+    if base.endswith("/telephony/sessions"):
+        return "call", _call_summary(body)
+    if base.endswith("/voicemail"):
+        caller = (body.get("from") or {}).get("phoneNumber", "?")
+        seconds = next((a.get("vmDuration") for a in body.get("attachments") or [] if isinstance(a, dict)), None)
+        return "voicemail", f"from {caller}" + (f", {seconds} s" if seconds is not None else "")
+    if base.endswith("/fax"):
+        sender = (body.get("from") or {}).get("phoneNumber", "?")
+        return "fax", f"{body.get('direction', '')} from {sender}, {body.get('faxPageCount', '?')} page(s)".strip()
+    if base.endswith("/presence/dnd"):
+        return "DND", str(body.get("dndStatus", "changed"))
+    if base.endswith("/presence/line"):
+        lines = body.get("extension") or []
+        return "presence line", f"{len(lines)} monitored line{'s' if len(lines) != 1 else ''}"
     if base.endswith("/presence"):
         parts = [str(body[k]) for k in ("presenceStatus", "telephonyStatus") if body.get(k)]
         calls = body.get("activeCalls")
@@ -317,6 +331,19 @@ def summarize_event(event: WebhookEvent) -> tuple[str, str]:
     if "/extension/" in base and base.rsplit("/", 2)[-2] == "extension":
         return "extension info", f"{body.get('eventType', 'Update')} {', '.join(body.get('hints') or [])}".strip()
     return base.rsplit("/", 1)[-1] or "event", ""
+
+
+def _call_summary(body: dict[str, Any]) -> str:
+    """``"#3 Answered, Inbound +16505550123 -> +16505550100"`` for a telephony-session event (its first party)."""
+    parties = [p for p in body.get("parties") or [] if isinstance(p, dict)]
+    if not parties:
+        return f"#{body.get('sequence', '?')} (no party)"
+    party = parties[0]
+    status = (party.get("status") or {}).get("code", "?")
+    caller = (party.get("from") or {}).get("phoneNumber", "?")
+    callee = (party.get("to") or {}).get("phoneNumber", "?")
+    missed = ", missed" if party.get("missedCall") else ""
+    return f"#{body.get('sequence', '?')} {status}{missed}, {party.get('direction', '?')} {caller} -> {callee}"
 
 
 # --- subscription table ------------------------------------------------------------------------

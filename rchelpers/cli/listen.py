@@ -2,15 +2,15 @@
 
 The session: log in, start a :class:`~rchelpers.WebhookReceiver`, open a tunnel to it, create a WebHook
 subscription (the filters, a renewal-reminder filter and a verification token), print ``Ready``; then one
-line per notification. A reminder is answered by renewing (``PUT`` with no body); a subscription that is
-gone (404) or blacklisted is recreated, and the line says so. SIGINT or SIGTERM deletes the
-subscription and stops everything.
+line per notification, which ``--forward-to`` POSTs to the user's app as it arrived (the body byte for
+byte, the request headers but the hop-by-hop ones). A reminder is answered by renewing (``PUT`` with no
+body); a subscription that is gone (404) or blacklisted is recreated, and the line says so. SIGINT or
+SIGTERM deletes the subscription and stops everything.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import queue
 import secrets
 import signal
@@ -19,7 +19,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from types import FrameType
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import requests
@@ -45,6 +45,10 @@ FILTER_ERRORS = ("SUB-508", "SUB-515")
 HANDSHAKE_ERRORS = ("SUB-520", "SUB-521", "SUB-522", "SUB-524", "SUB-525")
 #: Seconds the local app has to answer a forwarded notification.
 FORWARD_TIMEOUT = (3.05, 10.0)
+#: Request headers (lowercased) not forwarded: the hop-by-hop ones (RFC 9110 section 7.6.1; also any named in
+#: ``Connection``, and ``Proxy-*``), and those the HTTP client sets for the new request (Host, Content-Length).
+NOT_FORWARDED = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host",
+                           "content-length"})
 
 EXAMPLES = """\
 examples:
@@ -75,7 +79,8 @@ def configure(subparsers: Any) -> None:
                         help="renewal reminders from THRESHOLD seconds before expiry, every INTERVAL seconds "
                              f"(default {DEFAULT_REMINDER[0]},{DEFAULT_REMINDER[1]})")
     parser.add_argument("--forward-to", metavar="URL",
-                        help="POST each notification (body and RingCentral headers) to your app at URL")
+                        help="POST each notification to your app at URL as it arrived: the body byte for byte "
+                             "and the request headers (Verification-Token, User-Agent, ...; not the hop-by-hop ones)")
     parser.add_argument("--verification-token", metavar="TOKEN",
                         help="the subscription's verification token, i.e. the one your app checks "
                              "(default: a random one, shown masked)")
@@ -147,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         if not config.is_loopback and not tunnel.is_public:
             raise CliError(f"the platform at {config.server_url} cannot reach this machine's loopback address: set "
                            "NGROK_AUTHTOKEN (environment or .env) so that listen opens an ngrok tunnel")
-        forwarder = stack.enter_context(requests.Session()) if forward_to else None
+        forwarder = stack.enter_context(_forwarding_session()) if forward_to else None
         session = ListenSession(client, output, tunnel.public_url, filters + [reminder], token, args.expires_in,
                                 args.check_interval, forward_to, forwarder)
         return session.run(events, sim, config, receiver)
@@ -185,6 +190,39 @@ def _check_reachable(url: str) -> None:
         why = exc.strerror or type(exc).__name__
         raise CliError(f"cannot reach --forward-to {url} ({why.lower()}): start your app first, "
                        "or fix the URL") from None
+
+
+def _forwarding_session() -> requests.Session:
+    """A session that sends only the headers it is given (not requests' own User-Agent, Accept, ...)."""
+    session = requests.Session()
+    session.headers.clear()
+    return session
+
+
+def forwarded_headers(raw_headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The headers that forward a request: its header lines as sent (names, values and order kept; a repeated
+    name's values joined with ", "), without :data:`NOT_FORWARDED`, ``Proxy-*`` and those named in ``Connection``.
+
+    The HTTP client adds ``Host`` and ``Content-Length``, and its own ``User-Agent`` and ``Accept-Encoding``
+    only to a request that had none (RingCentral sends both).
+    """
+    pairs = list(raw_headers)
+    dropped = set(NOT_FORWARDED)
+    for name, value in pairs:
+        if name.lower() == "connection":
+            dropped.update(token.strip().lower() for token in value.split(","))
+    headers: dict[str, str] = {}
+    first_name: dict[str, str] = {}  # lowercased name -> the name as first sent
+    for name, value in pairs:
+        lower = name.lower()
+        if lower in dropped or lower.startswith("proxy-"):
+            continue
+        if lower in first_name:
+            headers[first_name[lower]] += ", " + value
+        else:
+            first_name[lower] = name
+            headers[name] = value
+    return headers
 
 
 def _open_tunnel(receiver: WebhookReceiver, output: Output) -> Tunnel:
@@ -315,20 +353,16 @@ class ListenSession:
             self.renew()
 
     def forward(self, event: WebhookEvent) -> None:
-        """POST the notification to the app, with the headers RingCentral sent; print status and latency."""
+        """POST the notification to the app as it arrived (its body bytes, its headers but the hop-by-hop
+        ones, the real Verification-Token among them); print the app's status and latency."""
         assert self.forward_to is not None and self.forwarder is not None
-        body = json.dumps(event.raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        headers = {"Content-Type": event.headers.get("content-type", "application/json; charset=UTF-8"),
-                   "Verification-Token": self.verification_token,  # the receiver accepted only this token
-                   "Accept": None, "Accept-Encoding": None}  # requests' defaults: not what the platform sent
-        if "user-agent" in event.headers:
-            headers["User-Agent"] = event.headers["user-agent"]
+        headers = forwarded_headers(event.raw_headers)
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
         try:
-            response = self.forwarder.post(self.forward_to, data=body, headers=headers, timeout=FORWARD_TIMEOUT,
-                                           allow_redirects=False)
+            response = self.forwarder.post(self.forward_to, data=event.raw_body, headers=headers,
+                                           timeout=FORWARD_TIMEOUT, allow_redirects=False)
             status, reason = response.status_code, response.reason
             response.close()
         except requests.RequestException as exc:

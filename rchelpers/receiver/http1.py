@@ -61,7 +61,12 @@ class HttpError(Exception):
 
 @dataclass
 class HttpRequest:
-    """One parsed request; ``started`` is the :func:`time.perf_counter` of its first byte."""
+    """One parsed request; ``started`` is the :func:`time.perf_counter` of its first byte.
+
+    ``headers`` maps lowercased names to values (repeats joined with ``", "``); ``raw_headers`` keeps
+    every header line as sent: ``(name, value)`` pairs in order, names as sent, values without the
+    spaces around them.
+    """
 
     method: str
     target: str
@@ -71,6 +76,7 @@ class HttpRequest:
     body_length: int
     started: float
     body: bytes = b""
+    raw_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def path(self) -> str:
@@ -86,7 +92,8 @@ class HttpRequest:
 def parse_head(head: bytes, started: float) -> HttpRequest:
     """Parse a request line and headers (without the blank line); raise :class:`HttpError` if invalid.
 
-    Header names are lowercased; repeated headers are joined with ``", "``.
+    ``headers`` has the names lowercased and repeated headers joined with ``", "``; ``raw_headers``
+    keeps the lines as sent.
     """
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ")
@@ -106,6 +113,7 @@ def parse_head(head: bytes, started: float) -> HttpRequest:
     if len(lines) - 1 > MAX_HEADERS:
         raise HttpError(431, f"more than {MAX_HEADERS} header lines")
     headers: dict[str, str] = {}
+    raw_headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         if line[:1] in (" ", "\t"):
             raise HttpError(400, "obsolete header line folding is not accepted")
@@ -115,11 +123,13 @@ def parse_head(head: bytes, started: float) -> HttpRequest:
         value = value.strip(" \t")
         if _BAD_VALUE_RE.search(value):
             raise HttpError(400, f"control character in header {name!r}")
+        raw_headers.append((name, value))
         key = name.lower()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
     keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
-    return HttpRequest(method, target, version, headers, keep_alive, _body_length(method, headers), started)
+    return HttpRequest(method, target, version, headers, keep_alive, _body_length(method, headers), started,
+                       raw_headers=tuple(raw_headers))
 
 
 def _body_length(method: str, headers: dict[str, str]) -> int:

@@ -132,4 +132,6 @@ class WebhookRules:
         key = str(uuid) if isinstance(uuid, (str, int, float)) and not isinstance(uuid, bool) else None
         if key is not None and key in self.seen:
             return DuplicateAck(key)
-        return NewNotification(WebhookEvent.from_envelope(envelope, kept_headers(request.headers)), key)
+        event = WebhookEvent.from_envelope(envelope, kept_headers(request.headers), raw_body=request.body,
+                                           raw_headers=request.raw_headers)
+        return NewNotification(event, key)

@@ -352,7 +352,8 @@ class WebhookReceiver:
 
     @staticmethod
     def replay_journal(path: str | os.PathLike[str]) -> list[WebhookEvent]:
-        """Read the events of a journal file in the order they were accepted."""
+        """Read the events of a journal file in the order they were accepted (bodies byte for byte as
+        received; secret headers such as ``Verification-Token`` masked, as the journal keeps them)."""
         return [WebhookEvent.from_record(record) for record in read_journal(path)]
 
     # ----------------------------------------------------------------- internals: setup
@@ -380,9 +381,9 @@ class WebhookReceiver:
                 path = path / "webhooks.jsonl"
         if path.is_file():
             for record in read_journal(path):
-                notification = record.get("notification")
-                if isinstance(notification, dict) and notification.get("uuid") is not None:
-                    self._rules.seen.remember(str(notification["uuid"]))
+                uuid = WebhookEvent.from_record(record).uuid
+                if uuid is not None:
+                    self._rules.seen.remember(uuid)
         self._journal = Journal(path)
         self._journal_path = path
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+from urllib.parse import urlsplit
 
 import pytest
 
-from rchelpers import Config, RestClient, SubscriptionClient
+from rchelpers import Config, RestClient, SubscriptionClient, WebhookReceiver, mask
 
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
+APP_TOKEN = "app-token-1234567890"
+#: Set by the HTTP client for each request, so not compared header for header.
+CLIENT_SET = ("host", "content-length")
 
 
 def _subscription_ids(run_cli) -> list[str]:
@@ -18,9 +23,17 @@ def _subscription_ids(run_cli) -> list[str]:
     return [record["id"] for record in json.loads(listed.stdout)]
 
 
-def test_listen_forwards_a_triggered_event_with_the_original_body_and_headers(start_listen, run_cli, webhook_server):
+def _app_headers(request) -> list[tuple[str, str]]:
+    """The header lines the app received, in order, names as sent, but those the HTTP client sets."""
+    return [(name, value) for name, value in request.headers.items() if name.lower() not in CLIENT_SET]
+
+
+def test_listen_forwards_a_triggered_event_with_the_original_body_and_headers(start_listen, run_cli, webhook_server,
+                                                                               tmp_path):
     app = webhook_server("echo", path="/hook")
-    listening = start_listen("--json", "--forward-to", app.url, "--verification-token", "app-token-1234567890")
+    journal = tmp_path / "listen.jsonl"
+    listening = start_listen("--json", "--forward-to", app.url, "--verification-token", APP_TOKEN,
+                             "--journal", str(journal))
     ready = listening.next_record("ready")
     assert ready["address"].startswith("http://127.0.0.1:") and ready["embeddedSimulator"] is False
     assert ready["eventFilters"][0].endswith("/presence") and "/restapi/v1.0/subscription/~?threshold=600&interval=120" in ready["eventFilters"]
@@ -40,16 +53,68 @@ def test_listen_forwards_a_triggered_event_with_the_original_body_and_headers(st
     (request,) = app.wait_for(1, timeout=10)
     assert request.method == "POST" and request.path == "/hook"
     assert json.loads(request.body) == envelope
-    assert request.header("Verification-Token") == "app-token-1234567890"
-    assert request.header("Content-Type") == "application/json; charset=UTF-8"
-    assert (request.header("User-Agent") or "").startswith("RingCentral-Webhook/")
+    # the RingCentral headers as the simulator sends them, in its order, with the real token
+    assert _app_headers(request)[:5] == [("Content-Type", "application/json; charset=UTF-8"),
+                                         ("Accept", "application/json"), ("Accept-Encoding", "UTF-8"),
+                                         ("User-Agent", request.header("User-Agent")),
+                                         ("Verification-Token", APP_TOKEN)]
+    assert request.header("User-Agent").startswith("RingCentral-Webhook/")
 
     code, rest, err = listening.stop()
     assert code == 0, err
     stopped = json.loads(rest.splitlines()[-1])
     assert stopped == {**stopped, "type": "stopped", "subscriptionId": ready["subscriptionId"], "deleted": True,
                        "notifications": 1}
-    assert "app-token-1234567890" not in rest + err + "\n".join(listening.seen)
+    assert APP_TOKEN not in rest + err + "\n".join(listening.seen)
+    # what the receiver got from the platform (its journal keeps the body as received, the token masked) is
+    # what the app got: the same bytes, and the same header lines but those the HTTP client sets
+    (received,) = WebhookReceiver.replay_journal(journal)
+    assert request.body == received.raw_body
+    sent = [(name, APP_TOKEN if value == mask(APP_TOKEN) else value) for name, value in received.raw_headers]
+    assert _app_headers(request) == [(name, value) for name, value in sent if name.lower() not in CLIENT_SET]
+    assert APP_TOKEN not in journal.read_text("utf-8")
+
+
+def _post_raw(url: str, header_lines: list[str], body: bytes) -> int:
+    """POST ``body`` with exactly ``header_lines`` (one connection, closed by the server); the reply's status."""
+    parts = urlsplit(url)
+    head = f"POST {parts.path} HTTP/1.1\r\n" + "".join(f"{line}\r\n" for line in header_lines) + "\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(head.encode("latin-1") + body)
+        reply = bytearray()
+        while chunk := sock.recv(65536):
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+def test_forwarding_keeps_the_body_bytes_and_header_lines_and_drops_hop_by_hop_headers(start_listen, webhook_server):
+    app = webhook_server("echo", path="/hook")
+    listening = start_listen("--json", "--forward-to", app.url, "--verification-token", APP_TOKEN)
+    ready = listening.next_record("ready")
+    # a notification no JSON encoder would write: whitespace, key order, escapes, an exponent, raw UTF-8
+    body = (b' {"uuid":"raw-forward-1" , "event":"/restapi/v1.0/account/~/extension/~/presence",\n'
+            b'\t"timestamp":"2026-11-30T08:00:00.000Z","subscriptionId":"%s",\r\n'
+            b'"body":{"telephonyStatus":"Ringing","note":"caf\\u00e9 \xc3\xa9 \\/","sequence":1.0e1}}\n'
+            % ready["subscriptionId"].encode())
+    header_lines = [f"Host: {urlsplit(ready['address']).netloc}", "Content-Type: application/json; charset=UTF-8",
+                    f"content-length: {len(body)}", "Accept: application/json", "X-Trace:  one ",
+                    "Connection: close, X-Hop", "Keep-Alive: timeout=5", "X-Hop: dropped", "TE: trailers",
+                    "Proxy-Authorization: Basic c2VjcmV0", "Accept-Encoding: UTF-8",
+                    "user-agent: RingCentral-Webhook/8.3", f"Verification-Token: {APP_TOKEN}", "x-trace: two",
+                    "Upgrade: h2c"]
+    assert _post_raw(ready["address"], header_lines, body) == 200
+
+    assert listening.next_record("notification")["uuid"] == "raw-forward-1"
+    assert listening.next_record("forward")["status"] == 200
+    (request,) = app.wait_for(1, timeout=10)
+    assert request.body == body
+    assert _app_headers(request) == [("Content-Type", "application/json; charset=UTF-8"),
+                                     ("Accept", "application/json"), ("X-Trace", "one, two"),
+                                     ("Accept-Encoding", "UTF-8"), ("user-agent", "RingCentral-Webhook/8.3"),
+                                     ("Verification-Token", APP_TOKEN)]
+    assert request.header("Content-Length") == str(len(body))
+    assert request.header("Host") == urlsplit(app.url).netloc
+    assert listening.stop()[0] == 0
 
 
 def test_text_output_prints_ready_and_one_line_per_notification_and_forward(start_listen, run_cli, webhook_server):

@@ -54,7 +54,8 @@ def test_faults_spare_the_validation_handshake_unless_asked(
     strict.error(503)
     with pytest.raises(ApiError) as refused:
         rc_subscriptions.create(strict.url, PRESENCE)
-    assert refused.value.status == 400 and refused.value.error_code == "SUB-522"  # responds with incorrect HTTP status
+    assert refused.value.status == 400 and refused.value.error_code == "SUB-522"  # WebHook responds with incorrect HTTP status
+    assert "HTTP status is 503" in refused.value.message
 
 
 def test_bad_arguments_say_what_to_pass() -> None:

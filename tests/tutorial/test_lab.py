@@ -5,7 +5,8 @@ import threading
 
 import pytest
 
-from rchelpers import ConfigError, Lab, presence_filter, running_threads, start_lab
+from rchelpers import (ConfigError, Lab, presence_filter, running_threads, start_lab, telephony_sessions_filter,
+                       voicemail_filter)
 
 TOKEN = "tutorial-verification-token"
 
@@ -67,3 +68,29 @@ def test_a_real_platform_without_a_public_tunnel_stops_what_it_started(monkeypat
     assert running_threads(since=before) == []  # the receiver it had started is stopped
     with start_lab(require_reachable=False) as lab:  # no request is made until a call needs a token
         assert lab.sim is None and not lab.on_simulator and not lab.can_subscribe
+
+
+def test_sim_options_reach_the_embedded_platform() -> None:
+    permissions = ["ReadMessages", "SubscriptionWebhook"]
+    with start_lab(seed=2, verification_token=TOKEN, sim_options={"permissions": permissions}) as lab:
+        sub = lab.subs.create(lab.tunnel.public_url, [telephony_sessions_filter(), voicemail_filter()],
+                              verification_token=TOKEN)
+        assert lab.tokens.scope == "ReadMessages SubscriptionWebhook"
+        assert len(sub.event_filters) == 1 and sub.event_filters[0].endswith("/voicemail")
+        assert [d["filter"].rsplit("/", 2)[-2:] for d in sub.disabled_filters] == [["telephony", "sessions"]]
+        lab.sim.scenario("missed_call")
+        lab.sim.clock.advance(60)
+        assert [e.event.rsplit("/", 1)[-1] for e in lab.receiver.events] == ["voicemail"]
+    with start_lab(seed=2, sim_options={"duplicate_rate": 1.0}) as lab:
+        assert lab.sim.options.duplicate_rate == 1.0
+        lab.subs.create(lab.tunnel.public_url, [telephony_sessions_filter()])
+        lab.sim.trigger("telephony_session")
+        lab.sim.clock.advance(1)
+        assert len(lab.receiver.events) == 1 and lab.receiver.stats.duplicates == 1  # every notification sent twice
+
+
+def test_a_bad_sim_option_starts_nothing() -> None:
+    before = set(threading.enumerate())
+    with pytest.raises(TypeError, match="unknown Simulator option.*duplicate_rat"):
+        start_lab(sim_options={"duplicate_rat": 0.5})
+    assert running_threads(since=before) == []

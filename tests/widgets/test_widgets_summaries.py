@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from rchelpers import WebhookEvent
+from rchelpers import (WebhookEvent, dnd_filter, fax_filter, presence_line_filter, telephony_sessions_filter,
+                       voicemail_filter)
 from rchelpers.widgets import format_seconds, summarize_event
 
 
@@ -42,3 +43,23 @@ def test_summaries(path: str, body: dict[str, Any], kind: str, summary: str) -> 
                                                (898, "14m 58s"), (7200, "2h 0m"), (604800, "7d 0h")])
 def test_format_seconds(seconds: int | None, text: str) -> None:
     assert format_seconds(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "shown", "summary"),
+    [
+        ("telephony_session", {}, "call", "#1 Proceeding, Inbound +16505550123 -> +16505550100"),
+        ("missed_call", {}, "call", "#1 VoiceMail, missed, Inbound +16505550123 -> +16505550100"),
+        ("voicemail", {}, "voicemail", "from +16505550123, 15 s"),
+        ("fax", {}, "fax", "Inbound from +16505550123, 2 page(s)"),
+        ("dnd", {}, "DND", "DoNotAcceptAnyCalls"),
+        ("presence_line", {}, "presence line", "2 monitored lines"),
+    ],
+)
+def test_summaries_of_the_simulators_call_and_message_events(sim: Any, subs: Any, receiver: Any, kind: str,
+                                                            fields: dict[str, Any], shown: str, summary: str) -> None:
+    subs.create(receiver.url, [telephony_sessions_filter(), voicemail_filter(), fax_filter(), dnd_filter(),
+                               presence_line_filter()])
+    sim.trigger(kind, **fields)
+    (event,) = receiver.wait_for(1, timeout=5)
+    assert summarize_event(event) == (shown, summary)
