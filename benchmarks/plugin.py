@@ -121,6 +121,8 @@ def main() -> None:
     lines = [f"a seeded simulator ({args.tests} rounds):", *simulator_costs(args.tests)]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        code, _, _ = _run(folder, "warm_up", PER_TEST.format(tests=2))  # imports paid here, by neither run below
+        assert code == 0, "the warm-up run failed"
         code, kept, _ = _run(folder, "kept", PER_TEST.format(tests=args.tests))
         assert code == 0, "the run with the plugin's default failed"
         code, fresh, _ = _run(folder, "fresh", PER_TEST.format(tests=args.tests), "--rc-fresh-sim")
