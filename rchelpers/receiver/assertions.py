@@ -23,16 +23,26 @@ if TYPE_CHECKING:
 __all__ = ["EVENT_KINDS", "assert_received", "event_matches", "describe_event", "short_json", "wanted_text"]
 
 _PREFIX = "/restapi/v1.0"
-#: The kinds ``event=`` accepts, and the resource path each one's events have.
+_TELEPHONY_SESSIONS = r"/restapi/v1\.0/account/[^/]+/(extension/[^/]+/)?telephony/sessions"
+#: The kinds ``event=`` accepts, and the resource path each one's events have. A kind is also the name of
+#: the simulator's sample event that sends it (``rc_sim.trigger("voicemail")``), except ``reminder``.
 EVENT_KINDS: dict[str, re.Pattern[str]] = {
     "presence": re.compile(r"/restapi/v1\.0/account/[^/]+/extension/[^/]+/presence"),
     "message_store": re.compile(r"/restapi/v1\.0/account/[^/]+/extension/[^/]+/message-store"),
     "instant_sms": re.compile(r"/restapi/v1\.0/account/[^/]+/extension/[^/]+/message-store/instant"),
     "extension_info": re.compile(r"/restapi/v1\.0/account/[^/]+/extension/[^/]+"),
     "extension_list": re.compile(r"/restapi/v1\.0/account/[^/]+/extension"),
-    "telephony_sessions": re.compile(r"/restapi/v1\.0/account/[^/]+/(extension/[^/]+/)?telephony/sessions"),
+    "telephony_sessions": re.compile(_TELEPHONY_SESSIONS),
+    #: a telephony-session event of a missed call: see :func:`event_matches`
+    "missed_call": re.compile(_TELEPHONY_SESSIONS),
+    "voicemail": re.compile(r"/restapi/v1\.0/account/[^/]+/extension/[^/]+/voicemail"),
+    "fax": re.compile(r"/restapi/v1\.0/account/[^/]+/extension/[^/]+/fax"),
+    "dnd": re.compile(r"/restapi/v1\.0/account/[^/]+/extension/[^/]+/presence/dnd"),
+    "presence_line": re.compile(r"/restapi/v1\.0/account/[^/]+/extension/[^/]+/presence/line"),
     "reminder": re.compile(r"/restapi/v1\.0/subscription/.*"),
 }
+#: Other names of a kind: the simulator's sample event ``telephony_session`` is a ``telephony_sessions`` event.
+_KIND_ALIASES = {"telephony_session": "telephony_sessions"}
 _SHOWN = 30  # events listed in a failure message (the newest)
 
 
@@ -43,8 +53,12 @@ class _Clock(Protocol):
 
 
 # --- matching -----------------------------------------------------------------------------------------
-def event_matches(event: str | None, wanted: str | None) -> bool:
-    """True when the event path ``event`` is of kind ``wanted`` or matches the filter ``wanted`` (None: any)."""
+def event_matches(event: str | None, wanted: str | None, body: Any = None) -> bool:
+    """True when the event path ``event`` is of kind ``wanted`` or matches the filter ``wanted`` (None: any).
+
+    The kind ``missed_call`` is a telephony-session event whose filter asks for missed calls
+    (``missedCall=true``) or whose ``body`` (when given) has a party with ``missedCall`` true.
+    """
     if wanted is None:
         return True
     if not event:
@@ -52,10 +66,13 @@ def event_matches(event: str | None, wanted: str | None) -> bool:
     path, _, query = event.partition("?")
     if not wanted.startswith("/"):
         kind = wanted.strip().lower().replace("-", "_")
+        kind = _KIND_ALIASES.get(kind, kind)
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {wanted!r}: use one of {', '.join(EVENT_KINDS)}, "
                              "or an event filter such as presence_filter()")
-        return EVENT_KINDS[kind].fullmatch(path) is not None
+        if EVENT_KINDS[kind].fullmatch(path) is None:
+            return False
+        return kind != "missed_call" or dict(parse_qsl(query)).get("missedCall") == "true" or _missed(body)
     wanted_path, _, wanted_query = wanted.partition("?")
     if not wanted_path.startswith("/restapi/"):
         wanted_path = _PREFIX + wanted_path
@@ -64,6 +81,11 @@ def event_matches(event: str | None, wanted: str | None) -> bool:
         return False
     params = dict(parse_qsl(query))
     return all(params.get(name) == value for name, value in parse_qsl(wanted_query))
+
+
+def _missed(body: Any) -> bool:
+    parties = body.get("parties") if isinstance(body, dict) else None
+    return isinstance(parties, list) and any(isinstance(p, dict) and p.get("missedCall") is True for p in parties)
 
 
 def describe_event(event: str | None) -> str:
@@ -120,7 +142,8 @@ def assert_received(
     event_matches("/", event)  # an unknown kind raises ValueError now, not after the wait
 
     def matching() -> list[WebhookEvent]:
-        return [e for e in receiver.events if event_matches(e.event, event) and (predicate is None or predicate(e))]
+        return [e for e in receiver.events
+                if event_matches(e.event, event, e.body) and (predicate is None or predicate(e))]
 
     def done(found: list[WebhookEvent]) -> bool:  # count=0 waits the whole time: nothing may arrive
         return count != 0 and len(found) >= (count or 1)

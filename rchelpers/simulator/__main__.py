@@ -1,5 +1,7 @@
 """Command line: ``python -m rchelpers.simulator [serve] [--host H] [--port N] [--env-file PATH] [--seed N]
-[--clock-speed X]`` runs the platform in the foreground until SIGINT/SIGTERM (exit status 0).
+[--clock-speed X] [--option NAME=VALUE ...]`` runs the platform in the foreground until SIGINT/SIGTERM (exit
+status 0). ``--option`` sets any :class:`~rchelpers.simulator.options.SimulatorOptions` field, e.g.
+``--option duplicate_rate=0.1 --option permissions=ReadPresence,SubscriptionWebhook``.
 
 Once it answers requests it writes ``RC_SERVER_URL``, ``RC_CLIENT_ID``, ``RC_CLIENT_SECRET`` and ``RC_JWT``
 to ``--env-file`` (mode 0600) and prints them with the secret and the JWT masked. Other commands are
@@ -17,6 +19,8 @@ import threading
 from typing import Callable, Sequence
 
 from rchelpers.simulator.checker import configure_parser as configure_check, run_command as run_check
+from rchelpers.simulator.errors import OptionError
+from rchelpers.simulator.options import DEFAULTS, option_names, parse_option
 from rchelpers.simulator.simulator import Credentials, Simulator, mask
 
 #: Subcommands: name -> (configure the subparser, run it and return the exit status).
@@ -37,7 +41,19 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="deterministic ids and secrets, clock frozen at 2026-01-01")
     parser.add_argument("--clock-speed", type=float, help="simulated seconds per real second (0 freezes)")
     parser.add_argument("--webhook-ca-file", help="PEM of extra CAs to trust for https webhook addresses (a local test CA)")
+    parser.add_argument("--option", action="append", default=[], type=_option_argument, metavar="NAME=VALUE",
+                        help="set a simulator option (repeatable); VALUE is JSON or text, a list may be comma-"
+                             "separated, e.g. duplicate_rate=0.1, reorder_window=5, handshake_errors=legacy, "
+                             "permissions=ReadPresence,SubscriptionWebhook. NAME is one of: "
+                             + ", ".join(option_names()))
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+
+
+def _option_argument(text: str) -> tuple[str, object]:
+    try:
+        return parse_option(text)
+    except OptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def write_env_file(path: str, credentials: Credentials) -> None:
@@ -77,10 +93,15 @@ def serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        options = {"webhook_ca_file": args.webhook_ca_file, **dict(args.option)}
         try:
-            sim = Simulator(args.host, args.port, seed=args.seed, clock_speed=args.clock_speed,
-                            webhook_ca_file=args.webhook_ca_file).start()
-        except (OSError, ValueError) as exc:
+            sim = Simulator(args.host, args.port, seed=args.seed, clock_speed=args.clock_speed, **options)
+        except ValueError as exc:
+            print(f"python -m rchelpers.simulator: {exc}", file=sys.stderr)
+            return 2
+        try:
+            sim.start()
+        except OSError as exc:
             print(f"cannot start the simulator on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 2
         with sim:
@@ -90,6 +111,10 @@ def serve(args: argparse.Namespace) -> int:
             if args.env_file:
                 write_env_file(args.env_file, sim.credentials)
             print(f"RingCentral simulator running at {sim.url} (Ctrl-C to stop)")
+            changed = [f"{name}={getattr(sim.options, name)!r}" for name in option_names()
+                       if getattr(sim.options, name) != getattr(DEFAULTS, name)]
+            if changed:
+                print(f"  options: {', '.join(changed)}")
             for line in masked_env(sim.credentials):
                 print(f"  {line}")
             if args.env_file:

@@ -74,6 +74,8 @@ class SimClock:
         self._lock = threading.Lock()  # guards the time base and the job heap
         self._run_lock = threading.Lock()  # serialises advance() and run_due()
         self._runner: int | None = None  # thread id currently running jobs
+        self._start = None if start is None else float(start)  # what reset() goes back to (None: real now)
+        self._start_speed = float(speed)
         self._base = time.time() if start is None else float(start)
         self._mono0 = time.monotonic()
         self._speed = float(speed)
@@ -141,17 +143,35 @@ class SimClock:
         """Call ``fn()`` after every job run by the clock (e.g. to wait for work the job started)."""
         self._settle_hooks.append(fn)
 
+    def settle_hooks(self) -> list[Callable[[], object]]:
+        """The hooks added with :meth:`add_settle_hook`, in order."""
+        return list(self._settle_hooks)
+
     def remove_settle_hook(self, fn: Callable[[], object]) -> None:
         """Forget a hook added with :meth:`add_settle_hook` (harmless if absent)."""
         if fn in self._settle_hooks:
             self._settle_hooks.remove(fn)
 
     def clear(self) -> None:
-        """Cancel every pending job (used by the simulator's reset)."""
+        """Cancel every pending job."""
         with self._lock:
             for job in self._jobs:
                 job.cancel()
             self._jobs.clear()
+
+    def reset(self) -> None:
+        """Back to the state of a new clock made with the same arguments: time at ``start`` (the real time
+        now when it was None), the first speed, no job, and jobs numbered from 0 again (so jobs due at the
+        same time run in the same order as on a new clock). Settle hooks are kept. The owners of
+        recurring jobs re-arm them (the simulator's reset does it)."""
+        with self._lock:
+            for job in self._jobs:
+                job.cancel()
+            self._jobs.clear()
+            self._seq = itertools.count()
+            self._rebase(time.time() if self._start is None else self._start)
+            self._speed = self._start_speed
+        self._wakeup.set()
 
     # --- running jobs ---------------------------------------------------------------------------
     def advance(self, seconds: float) -> int:

@@ -90,7 +90,8 @@ class ControlApi:
         return SimResponse(200, self._clock_body())
 
     def reset(self, request: SimRequest) -> SimResponse:
-        """``POST /_sim/reset``: drop tokens, subscriptions and counters; keep apps, user and credentials."""
+        """``POST /_sim/reset``: back to the state of a new simulator (see :meth:`Simulator.reset`); keeps the
+        apps, user and credentials."""
         self.reset_simulator()
         return SimResponse(200, {"reset": True, **self._clock_body()})
 

@@ -62,6 +62,7 @@ class _Work:
     replay: bool
     target: DeliveryTarget
     sim_time: float  #: the simulated time the attempt was queued at, which it is logged and judged at
+    generation: int  #: the engine's :meth:`~DeliveryEngine.reset` count when queued (older work is not logged)
 
 
 def _real_iso() -> str:
@@ -105,6 +106,7 @@ class DeliveryEngine:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._ids = itertools.count(1)
+        self._generation = 0  # bumped by reset(): attempts queued before it are neither logged nor retried
         self._pending = 0  # submitted and not yet fully processed
         self._lanes: dict[str, collections.deque[_Work]] = {}  #: per address, in queue order
         self._busy_lanes: set[str] = set()
@@ -173,6 +175,10 @@ class DeliveryEngine:
         """Call ``listener(attempt)`` from a worker thread after each attempt is logged (keep it quick)."""
         self._listeners.append(listener)
 
+    def listeners(self) -> list[Callable[[DeliveryAttempt], object]]:
+        """The listeners added with :meth:`add_listener`, in order."""
+        return list(self._listeners)
+
     def remove_listener(self, listener: Callable[[DeliveryAttempt], object]) -> None:
         """Forget a listener added with :meth:`add_listener` (harmless if absent)."""
         if listener in self._listeners:
@@ -220,7 +226,7 @@ class DeliveryEngine:
             self.log.remember(notification)
             lane_key = target.address
             lane = self._lanes.setdefault(lane_key, collections.deque())
-            lane.append(_Work(attempt_id, notification, attempt, replay, target, sim_time))
+            lane.append(_Work(attempt_id, notification, attempt, replay, target, sim_time, self._generation))
             wake = lane_key not in self._busy_lanes
             if wake:
                 self._busy_lanes.add(lane_key)
@@ -275,6 +281,8 @@ class DeliveryEngine:
         target = work.target
         real_now = _real_iso()
         outcome = self._send(target, notification)
+        if work.generation != self._generation:
+            return  # sent while the simulator was reset: it belongs to no log and is not retried
         record = DeliveryAttempt(
             id=work.attempt_id,
             uuid=notification.uuid,
@@ -354,7 +362,24 @@ class DeliveryEngine:
         return self.log.attempts(subscription_id, uuid)
 
     def clear(self) -> None:
-        """Forget the log, pending retries and failure state (the simulator's reset)."""
+        """Forget the log, pending retries and failure state."""
         self.log.clear()
         self.retries.clear()
         self.failures.clear()
+
+    def reset(self) -> None:
+        """Back to the state of a new engine (the simulator's reset, after its clock's): queued attempts are
+        dropped and one being sent is not logged; the log, retries and failure state are forgotten; attempt
+        ids start at 1 again; while started, the reactivation probe is re-armed. Workers and listeners stay."""
+        with self._lock:
+            self._generation += 1
+            dropped = sum(len(lane) for lane in self._lanes.values())
+            for lane in self._lanes.values():
+                lane.clear()  # the worker woken for a lane finds it empty and lets it go
+            self._pending -= dropped
+            if self._pending == 0:
+                self._idle.notify_all()
+            self._ids = itertools.count(1)
+        self.clear()
+        if self.reactivation is not None and self.running:
+            self.reactivation.reset()

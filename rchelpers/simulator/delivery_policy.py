@@ -137,9 +137,10 @@ class RetryQueue:
             return {r.notification.uuid for r in self._retries}
 
     def clear(self) -> None:
-        """Forget every pending retry."""
+        """Forget every pending retry and the due times that had a clock job."""
         with self._lock:
             self._retries.clear()
+            self._job_times.clear()
 
 
 # --- blacklisting -------------------------------------------------------------------------------------

@@ -197,6 +197,12 @@ class EventFactory:
             "extension_list": self._extension_list,
         }
 
+    def reset(self) -> None:
+        """Number the presence and telephony ``sequence`` from 1 again, as a new factory does (the caller
+        re-seeds the generator it passed in)."""
+        self._sequence = 0
+        self._telephony_sequence = 0
+
     def build(self, kind: str, fields: dict[str, Any] | None = None) -> SampleEvent:
         """A :class:`SampleEvent` of ``kind`` with ``fields`` overriding the generated body fields."""
         kind = normalize_kind(kind)

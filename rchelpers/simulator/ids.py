@@ -11,12 +11,30 @@ import uuid
 
 
 class IdSource:
-    """Every id, uuid, token and secret; from one ``random.Random(seed)`` when seeded, else from ``secrets``."""
+    """Every id, uuid, token and secret; from one ``random.Random(seed)`` when seeded, else from ``secrets``.
+
+    :meth:`mark` remembers the point that :meth:`reset` returns to (the simulator marks it once the demo
+    credentials are drawn), so a reset simulator draws the same ids again.
+    """
 
     def __init__(self, seed: int | None = None) -> None:
         self.seeded = seed is not None
         self._rng = random.Random(seed) if seed is not None else None
         self._lock = threading.Lock()
+        self._marked: object = self._rng.getstate() if self._rng is not None else None
+
+    def mark(self) -> None:
+        """Remember the current point of the seeded sequence: :meth:`reset` returns to it."""
+        if self._rng is not None:
+            with self._lock:
+                self._marked = self._rng.getstate()
+
+    def reset(self) -> None:
+        """Seeded: draw again from the point :meth:`mark` remembered (the seed's start if never marked).
+        Unseeded: nothing to do (``secrets`` has no sequence to repeat)."""
+        if self._rng is not None:
+            with self._lock:
+                self._rng.setstate(self._marked)  # type: ignore[arg-type]  # a state from getstate()
 
     def bytes(self, n: int) -> bytes:
         """``n`` random bytes."""

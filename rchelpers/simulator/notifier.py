@@ -102,6 +102,12 @@ class ScenarioResult:
         return {"scenario": self.name, "steps": [step.to_dict() for step in self.steps]}
 
 
+def realism_seed(seed: bytes) -> bytes:
+    """The seed of the delivery-realism generator: derived from the notifier's, with no draw, so turning
+    realism on changes no other value."""
+    return seed + b"realism"
+
+
 class Notifier:
     """Sample events, renewal reminders and their delivery, for one simulator's subscriptions.
 
@@ -119,9 +125,8 @@ class Notifier:
         self.engine = self._new_engine()
         self.reminders = ReminderJob(clock, subscriptions, self._send_reminder, options.reminder_job_interval)
         self.events = EventFactory(self._rng, clock.now, user.account_id, user.extension_id)
-        # its own generator (derived from the seed, no draw): turning realism on changes no other value
         self.realism = DeliveryRealism(options.duplicate_rate, options.reorder_window,
-                                       random.Random(seed + b"realism"))
+                                       random.Random(realism_seed(seed)))
         self._scenario_jobs: list[Job] = []
         subscriptions.add_listener(self._on_change)
 
@@ -142,13 +147,19 @@ class Notifier:
         self.reminders.stop()
         self.engine.stop()
 
-    def clear(self) -> None:
-        """Forget the delivery log, pending retries and reminder state (the simulator's reset)."""
-        self.engine.clear()
-        self.reminders.clear()
-        for job in self._scenario_jobs:
-            job.cancel()
-        self._scenario_jobs.clear()
+    def reset(self, seed: bytes) -> None:
+        """Back to the state of a new notifier seeded with ``seed`` (the simulator's reset, after its clock's):
+        the generators re-seeded, event sequences from 1, pending scenario steps cancelled, the delivery
+        engine reset (log, attempt ids, retries) and, while started, the reminder job re-armed."""
+        with self._rng_lock:
+            self._rng.seed(seed)
+            self.realism.reseed(realism_seed(seed))
+            self.events.reset()
+            for job in self._scenario_jobs:
+                job.cancel()
+            self._scenario_jobs.clear()
+        self.engine.reset()  # before the reminder job, in the order start() arms their clock jobs
+        self.reminders.reset()
 
     def _uuid(self) -> str:
         return str(_uuid.UUID(int=self._rng.getrandbits(128), version=4))

@@ -15,6 +15,7 @@ defaults from here. The sources:
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass, field, fields
@@ -176,6 +177,33 @@ def check_seconds(name: str, value: object) -> None:
 def option_names() -> list[str]:
     """The names of every option, in the order they are defined."""
     return [f.name for f in fields(SimulatorOptions)]
+
+
+def parse_option(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` (a command line's ``--option``) as ``(name, value)``; ``-`` in NAME may stand for ``_``.
+
+    VALUE is read as JSON (``0.1``, ``null``, ``[1, 5]``, ``{"Auth": [5, 60, 60]}``), else taken as text;
+    for an option whose default is a tuple, text is a comma-separated list, each item read the same way
+    (``ReadPresence,SubscriptionWebhook``, ``1,5,30``). Raises :class:`OptionError` for an unknown NAME or a
+    missing ``=``; values are checked by :class:`SimulatorOptions`.
+    """
+    name, sep, raw = text.partition("=")
+    name = name.strip().replace("-", "_")
+    if not sep or not name:
+        raise OptionError(f"expected NAME=VALUE such as duplicate_rate=0.1, got {text!r}")
+    if name not in option_names():
+        raise OptionError(f"unknown simulator option {name!r}; options: {', '.join(option_names())}")
+    value = _json_or_text(raw)
+    if isinstance(value, (str, int, float)) and isinstance(getattr(DEFAULTS, name), tuple):
+        value = [_json_or_text(part.strip()) for part in raw.split(",") if part.strip()]
+    return name, value
+
+
+def _json_or_text(raw: str) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
 
 
 #: Every option at its default.

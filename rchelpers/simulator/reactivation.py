@@ -40,6 +40,13 @@ class ReactivationProbe:
         if self._job is not None:
             self._job.cancel()
 
+    def reset(self) -> None:
+        """While started, re-arm the next probe ``interval`` seconds from now, as :meth:`start` does (the
+        simulator's reset, after its clock's)."""
+        if self._job is not None and not self._stopped:
+            self._job.cancel()
+            self.start()
+
     def _run(self) -> None:
         for target in self.subscriptions.blacklisted_targets():
             if self.probe(target.address):

@@ -61,6 +61,10 @@ class DeliveryRealism:
         """A realism policy whose decisions follow ``seed``."""
         return cls(duplicate_rate, reorder_window, random.Random(seed))
 
+    def reseed(self, seed: int | bytes) -> None:
+        """Draw the decisions from ``seed`` from now on, as a policy made with ``random.Random(seed)`` would."""
+        self.rng.seed(seed)
+
     @property
     def active(self) -> bool:
         """True when it may change anything (a rate or a window above 0)."""

@@ -102,9 +102,17 @@ class ReminderJob:
                 del self._last_sent[key]
 
     def clear(self) -> None:
-        """Forget every reminder sent (the simulator's reset)."""
+        """Forget every reminder sent."""
         with self._lock:
             self._last_sent.clear()
+
+    def reset(self) -> None:
+        """Forget every reminder sent and, while started, re-arm the job ``job_interval`` seconds from now, as
+        :meth:`start` does (the simulator's reset, after its clock's)."""
+        self.clear()
+        if self._job is not None and not self._stopped:
+            self._job.cancel()
+            self._schedule(self.clock.now() + self.job_interval)
 
     def _schedule(self, when: float) -> None:
         self._job = self.clock.call_at(when, lambda: self._run(when), name="renewal reminders")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import logging
+import selectors
 import socket
 import threading
 from typing import Any, Callable
@@ -93,6 +94,8 @@ class SimServer(http.server.ThreadingHTTPServer):
     """A threaded HTTP server that tracks its connections so that ``close_connections()`` leaves no thread behind.
 
     ``dispatch(request) -> SimResponse`` answers each request; bodies over ``max_body_bytes`` get 413.
+    :meth:`serve_forever` waits on the listening socket and a wake-up socket, so :meth:`shutdown` returns
+    as soon as the loop has seen it, instead of after the stdlib's polling interval.
     """
 
     daemon_threads = True
@@ -105,7 +108,54 @@ class SimServer(http.server.ThreadingHTTPServer):
         self.max_body_bytes = max_body_bytes
         self._connections: dict[threading.Thread, socket.socket] = {}
         self._connections_lock = threading.Lock()
-        super().__init__(address, SimHandler)
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._shutdown_requested = threading.Event()
+        self._loop_done = threading.Event()
+        self._loop_done.set()  # no loop runs yet
+        try:
+            super().__init__(address, SimHandler)
+        except BaseException:
+            self._close_wake_sockets()
+            raise
+
+    def serve_forever(self, poll_interval: float | None = None) -> None:
+        """Accept connections until :meth:`shutdown` (``poll_interval`` is ignored: shutdown wakes the loop)."""
+        self._loop_done.clear()
+        try:
+            if self._shutdown_requested.is_set():
+                return  # stopped before the loop began
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake_reader, selectors.EVENT_READ)
+                while not self._shutdown_requested.is_set():
+                    ready = selector.select()
+                    if self._shutdown_requested.is_set():
+                        break
+                    if any(key.fileobj is self.socket for key, _ in ready):
+                        self._handle_request_noblock()
+        except (OSError, ValueError):
+            if not self._shutdown_requested.is_set():
+                raise  # closed under a loop that was still wanted
+        finally:
+            self._loop_done.set()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the :meth:`serve_forever` loop and wait (bounded) until it has ended."""
+        self._shutdown_requested.set()
+        try:
+            self._wake_writer.send(b"x")
+        except OSError:
+            pass
+        self._loop_done.wait(timeout)
+
+    def server_close(self) -> None:
+        """Close the listening socket and the wake-up sockets."""
+        super().server_close()
+        self._close_wake_sockets()
+
+    def _close_wake_sockets(self) -> None:
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve each connection in its own tracked daemon thread."""

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: The simulated start of a seeded run: 2026-01-01T00:00:00Z.
 SEEDED_EPOCH = 1767225600.0
+#: The bytes of the id source that seed the notifier's generator (drawn right after the demo credentials).
+NOTIFIER_SEED_BYTES = 16
 
 
 def mask(secret: str | None, keep: int = 4) -> str:
@@ -88,7 +90,9 @@ class Simulator:
         self.ids = IdSource(seed)
         # the parts, each given only what it needs (the order of the id draws keeps seeded runs identical)
         self.accounts = Accounts(self.ids, self.clock.now(), self.options.permissions)
-        self.webhook_client = WebhookClient(webhook_ssl_context(self.options.webhook_ca_file))
+        self.ids.mark()  # reset() draws again from here: the same credentials, then the same ids as a new simulator
+        ca_file = self.options.webhook_ca_file  # read (and checked) now; without it the context is built lazily
+        self.webhook_client = WebhookClient(webhook_ssl_context(ca_file) if ca_file is not None else None)
         self.oauth = OAuthBackend(self.accounts, self.clock, self.ids, self.options)
         self.subscriptions = SubscriptionsBackend(self.clock, self.ids, self.options,
                                                   Handshake(self.webhook_client, self.options))
@@ -99,8 +103,7 @@ class Simulator:
         self._ticker: ClockTicker | None = None
         self._lifecycle = threading.Lock()
         self.notifier = Notifier(self.clock, self.subscriptions, self.accounts.user, self.options,
-                                 self.webhook_client, self.ids.bytes(16))
-        self.add_reset_hook(self.notifier.clear)
+                                 self.webhook_client, self.ids.bytes(NOTIFIER_SEED_BYTES))
         platform_api = PlatformApi(self.oauth, self.subscriptions, self.accounts, self._base_url)
         self._control = ControlApi(self.clock, self.accounts, self.oauth, self.subscriptions, self.notifier,
                                    self.reset, self._base_url)
@@ -116,7 +119,7 @@ class Simulator:
                 return self
             server = SimServer((self.host, self.port), self.router.dispatch, self.options.max_body_bytes)
             self._server = server
-            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+            self._thread = threading.Thread(target=server.serve_forever,
                                             name=f"rc-sim-server-{server.server_address[1]}", daemon=True)
             self._thread.start()
             self._ticker = ClockTicker(self.clock).start()
@@ -205,15 +208,39 @@ class Simulator:
         return self.clock.advance(seconds)
 
     def reset(self) -> None:
-        """Drop tokens, subscriptions and rate counters; keep the demo app, user and credentials."""
-        self.subscriptions.reset()
-        self.oauth.reset()
-        self.rate_limiter.reset()
+        """Return to the state of a new simulator with the same options and seed, started if this one runs.
+
+        Kept: the port, the demo apps, user and credentials, and what was added with :meth:`add_route`,
+        :meth:`add_listener` and :meth:`add_reset_hook`. Seeded, what follows answers byte for byte as on a new
+        simulator: ids, tokens and notification uuids are drawn again from right after the demo credentials;
+        the clock is back at its start and speed with no job but the recurring ones (reminder job,
+        reactivation probe) at their first times; pending scenario steps and retries are cancelled; the
+        delivery log (attempt ids from 1), the event sequences, tokens, subscriptions, legacy records, the
+        handshake log and the rate-limit counters are gone. Unseeded, the same is cleared and new ids are drawn.
+        Then the reset hooks run.
+        """
+        with self._lifecycle:
+            self.clock.reset()  # first: every part below re-arms its recurring jobs on the reset clock
+            self.ids.reset()
+            self.oauth.reset()
+            self.subscriptions.reset()
+            self.rate_limiter.reset()
+            self.webhook_client.close()
+            self.notifier.reset(self.ids.bytes(NOTIFIER_SEED_BYTES))
         for hook in list(self.reset_hooks):
             try:
                 hook()
             except Exception:
                 log.exception("reset hook %r failed", hook)
+
+    def wiring(self) -> tuple[object, ...]:
+        """A snapshot of what :meth:`reset` keeps besides the credentials: the options, the routes, the
+        subscription and delivery listeners, the clock's settle hooks and the reset hooks. Two equal
+        snapshots mean none of them was added, removed or changed in between (the pytest plugin reuses a
+        simulator for the next test only then)."""
+        return (repr(self.options), tuple(self.router.routes), tuple(self.subscriptions.listeners),
+                self.notifier.engine, tuple(self.notifier.engine.listeners()), tuple(self.clock.settle_hooks()),
+                tuple(self.reset_hooks))
 
     # --- notifications ----------------------------------------------------------------------------
     def trigger(self, kind: str, **fields: Any) -> TriggerResult:

@@ -138,16 +138,25 @@ _RESET = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 class WebhookClient:
     """POSTs to webhooks with the platform's TLS rules; keeps idle keep-alive connections per address.
 
-    ``ssl_context`` holds the TLS rules (default: :func:`webhook_ssl_context`, the system's CAs, TLS 1.2+);
-    ``max_idle`` idle connections are kept per (scheme, host, port). A connection that failed is closed,
-    not reused. :meth:`close` closes the idle ones (the client stays usable).
+    ``ssl_context`` holds the TLS rules (default: :func:`webhook_ssl_context`, the system's CAs, TLS 1.2+,
+    built on the first https address: loading the system's CA store takes tens of milliseconds that a
+    plain-http run never needs); ``max_idle`` idle connections are kept per (scheme, host, port). A
+    connection that failed is closed, not reused. :meth:`close` closes the idle ones (the client stays usable).
     """
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None, *, max_idle: int = 16) -> None:
-        self.ssl_context = ssl_context or webhook_ssl_context()
+        self._ssl_context = ssl_context
         self.max_idle = max_idle
         self._idle: dict[_Key, list[http.client.HTTPConnection]] = collections.defaultdict(list)
         self._lock = threading.Lock()
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS settings for https addresses (the default ones are built on first use)."""
+        with self._lock:
+            if self._ssl_context is None:
+                self._ssl_context = webhook_ssl_context()
+            return self._ssl_context
 
     # --- connections --------------------------------------------------------------------------------
     def _new(self, key: _Key, timeout: float) -> http.client.HTTPConnection:

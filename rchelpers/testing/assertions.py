@@ -6,10 +6,12 @@
 receiver is under test. On failure the message lists what did arrive (and what was refused, with the
 reason), or every delivery attempt and each subscription's status.
 
-``event`` is a kind (``"presence"``, ``"message_store"``, ``"instant_sms"``, ``"extension_info"``,
-``"extension_list"``, ``"telephony_sessions"``, ``"reminder"``) or an event filter such as
-``presence_filter()`` (``~`` matches any account or extension; the filter's query parameters must be
-in the event's; ``None`` matches every event).
+``event`` is a kind (a key of :data:`EVENT_KINDS`: ``"presence"``, ``"message_store"``, ``"instant_sms"``,
+``"extension_info"``, ``"extension_list"``, ``"telephony_sessions"``, ``"missed_call"``, ``"voicemail"``,
+``"fax"``, ``"dnd"``, ``"presence_line"``, ``"reminder"``: the simulator's sample events go by the same
+names) or an event filter such as ``presence_filter()`` (``~`` matches any account or extension; the
+filter's query parameters must be in the event's; ``None`` matches every event). The delivery log has no
+bodies, so there ``missed_call`` matches the attempts of filters with ``missedCall=true`` only.
 """
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ below are available in any test with no conftest:
 =====================  =========================================================================
 fixture                what a test gets
 =====================  =========================================================================
-``rc_sim``             a started :class:`~rchelpers.simulator.Simulator`, new for each test, seeded
-                       (``seed=1``: same ids, tokens and times every run) with a frozen clock;
-                       ``rc_sim.trigger(kind, **fields)`` sends a sample event
+``rc_sim``             a started :class:`~rchelpers.simulator.Simulator` in the state of a new one,
+                       seeded (``seed=1``: same ids, tokens and times every run) with a frozen
+                       clock; ``rc_sim.trigger(kind, **fields)`` sends a sample event
 ``rc_clock``           ``rc_sim.clock``: ``rc_clock.advance(seconds)`` runs reminders, retries, expiry
 ``rc_config``          the :class:`~rchelpers.Config` of the platform under test
 ``rc_env``             ``RC_SERVER_URL``, ``RC_CLIENT_ID``, ``RC_CLIENT_SECRET``, ``RC_JWT`` set for the
@@ -24,8 +24,15 @@ fixture                what a test gets
                        that answers slowly, with an error, or not at all (stopped after the test)
 =====================  =========================================================================
 
+``rc_sim`` is fast: each pytest process (each xdist worker) starts one simulator per set of options and
+:meth:`~rchelpers.simulator.Simulator.reset` s it before each test that uses it, which gives the state of a
+new simulator (same ids, tokens, clock, notification uuids and delivery log). A test that changes the
+simulator beyond its state (adds a route, a listener or a hook, changes its options, stops it) gets it
+replaced after the test. ``@pytest.mark.rc_sim(fresh=True)`` gives a test a simulator of its own, started
+for it and stopped after it (its own port); ``--rc-fresh-sim`` does that for every test.
+
 Markers: ``@pytest.mark.rc_sim(**options)`` passes options to the Simulator (``seed``,
-``clock_speed``, ``start_time`` and every Simulator option, e.g. ``subscription_limit=2``);
+``clock_speed``, ``start_time`` and every Simulator option, e.g. ``subscription_limit=2``; ``fresh=True``);
 ``@pytest.mark.rc_receiver(**options)`` passes options to the WebhookReceiver (e.g.
 ``verification_token="..."``); ``@pytest.mark.rc_live`` runs the test against the platform named by
 the ``RC_*`` variables, as the ``--rc-live`` option does for the whole run. Without those variables a
@@ -34,8 +41,8 @@ only on the simulator).
 """
 from __future__ import annotations
 
+import collections
 import contextlib
-import dataclasses
 import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
@@ -59,6 +66,11 @@ DEFAULT_SEED = 1
 _ENV_FILE_VAR = "RC_ENV_FILE"
 #: Simulator keyword arguments that a marker may not set: each test gets its own loopback port.
 _NOT_MARKER_OPTIONS = ("host", "port")
+#: The ``rc_sim`` marker option that asks for a simulator of the test's own (not a Simulator option).
+FRESH_OPTION = "fresh"
+#: How many simulators (distinct marker options) a pytest process keeps running for reuse; the least
+#: recently used one is stopped beyond that.
+MAX_KEPT_SIMULATORS = 4
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,12 +80,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run tests that use the rc_ fixtures against the platform named by RC_SERVER_URL, "
                          "RC_CLIENT_ID, RC_CLIENT_SECRET and RC_JWT (environment or .env) instead of the "
                          "embedded simulator; skipped when they are not set")
+    group.addoption("--rc-fresh-sim", action="store_true", default=False, dest="rc_fresh_sim",
+                    help="start a new simulator for every test that uses rc_sim (default: one per process and "
+                         "set of options, reset() before each test, which gives the same state)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the markers (so ``--strict-markers`` accepts them)."""
     config.addinivalue_line("markers", "rc_sim(**options): options of the test's Simulator (rchelpers), "
-                                       "e.g. subscription_limit=2, validation_timeout=1.0, seed=None")
+                                       "e.g. subscription_limit=2, validation_timeout=1.0, seed=None; "
+                                       "fresh=True for a simulator of the test's own")
     config.addinivalue_line("markers", "rc_receiver(**options): options of the test's WebhookReceiver "
                                        "(rchelpers), e.g. verification_token='...'")
     config.addinivalue_line("markers", "rc_live: run this test against the real platform named by the RC_* "
@@ -120,7 +136,8 @@ def _live_config(request: pytest.FixtureRequest) -> Config:
 
 # --- the simulator ----------------------------------------------------------------------------------
 def simulator_options(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The Simulator keyword arguments for this test: ``seed=1`` and the ``rc_sim`` markers' options.
+    """The ``rc_sim`` options for this test: ``seed=1`` and the ``rc_sim`` markers' options (the Simulator
+    keyword arguments, and ``fresh``).
 
     Markers closer to the test win (a function's over its class's over its module's). An unknown
     option fails the test with the list of known ones.
@@ -142,35 +159,104 @@ _known_options: list[str] = []
 
 
 def known_simulator_options() -> list[str]:
-    """The option names the ``rc_sim`` marker accepts: the Simulator's keyword arguments, sorted."""
+    """The option names the ``rc_sim`` marker accepts: the Simulator's keyword arguments and ``fresh``, sorted."""
     if not _known_options:
         from rchelpers.simulator import Simulator
+        from rchelpers.simulator.options import option_names
 
         parameters = inspect.signature(Simulator).parameters.values()
         names = {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
-        names.update(f.name for f in dataclasses.fields(Simulator().options))
+        names.update(option_names())
+        names.add(FRESH_OPTION)
         _known_options.extend(sorted(names - set(_NOT_MARKER_OPTIONS)))
     return _known_options
 
 
+class SimulatorPool:
+    """The simulators a pytest process keeps for reuse, one per set of options (at most ``limit``, the least
+    recently used stopped first). Session-scoped, so each xdist worker has its own."""
+
+    def __init__(self, limit: int = MAX_KEPT_SIMULATORS) -> None:
+        self.limit = limit
+        self._kept: collections.OrderedDict[str, Simulator] = collections.OrderedDict()
+
+    def take(self, options: dict[str, Any]) -> Simulator:
+        """A started simulator made with ``options``, in the state of a new one: a kept one reset, or a new one."""
+        from rchelpers.simulator import Simulator
+
+        key = repr(sorted(options.items()))
+        sim = self._kept.pop(key, None)
+        if sim is not None:
+            sim.reset()
+        else:
+            sim = Simulator(**options).start()
+        self._kept[key] = sim
+        while len(self._kept) > self.limit:
+            _, oldest = self._kept.popitem(last=False)
+            oldest.stop()
+        return sim
+
+    def discard(self, sim: Simulator) -> None:
+        """Stop ``sim`` and keep it no longer (a test changed it beyond what reset() restores)."""
+        for key, kept in list(self._kept.items()):
+            if kept is sim:
+                del self._kept[key]
+        sim.stop()
+
+    def close(self) -> None:
+        """Stop every kept simulator."""
+        while self._kept:
+            _, sim = self._kept.popitem()
+            sim.stop()
+
+
+@pytest.fixture(scope="session")
+def _rc_sim_pool() -> Iterator[SimulatorPool]:
+    """This process's kept simulators (one pool per xdist worker), stopped at the end of the session."""
+    pool = SimulatorPool()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture
 def rc_sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
-    """A started Simulator for this test alone (seeded, frozen clock), stopped after it.
+    """A started Simulator in the state of a new one (seeded, frozen clock), for this test.
 
-    Options come from ``@pytest.mark.rc_sim(...)``. ``rc_sim.trigger(kind, **fields)`` sends a sample
-    event; ``rc_sim.deliveries`` is the delivery log (see :func:`rchelpers.testing.assert_delivered`).
+    Options come from ``@pytest.mark.rc_sim(...)``. The simulator is kept for the next test with the same
+    options and reset() before it, unless the test asks for one of its own (``fresh=True`` or
+    ``--rc-fresh-sim``) or changes it beyond its state (routes, listeners, hooks, options; stopping it).
+    ``rc_sim.trigger(kind, **fields)`` sends a sample event; ``rc_sim.deliveries`` is the delivery log
+    (see :func:`rchelpers.testing.assert_delivered`).
     """
     _refuse_in_live_mode(request, "rc_sim", "run this test without --rc-live, or write it with rc_config, "
                          "rc_client, rc_subscriptions and rc_webhook_url only")
     from rchelpers.simulator import Simulator
 
     options = simulator_options(request)
+    fresh = options.pop(FRESH_OPTION, False)
+    if not isinstance(fresh, bool):
+        fail(f"@pytest.mark.rc_sim: fresh must be True or False, got {fresh!r}")
+    if fresh or request.config.getoption("rc_fresh_sim", False):
+        try:
+            sim = Simulator(**options)
+        except (TypeError, ValueError) as exc:
+            fail(f"@pytest.mark.rc_sim: {exc}")
+        with sim:
+            yield sim
+        return
+    pool: SimulatorPool = request.getfixturevalue("_rc_sim_pool")
     try:
-        sim = Simulator(**options)
+        sim = pool.take(options)
     except (TypeError, ValueError) as exc:
         fail(f"@pytest.mark.rc_sim: {exc}")
-    with sim:
+    wiring = sim.wiring()
+    try:
         yield sim
+    finally:
+        if not sim.running or sim.wiring() != wiring:
+            pool.discard(sim)
 
 
 @pytest.fixture

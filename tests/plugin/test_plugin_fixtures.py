@@ -22,32 +22,79 @@ def test_the_plugin_is_registered_by_the_installed_package(pytester: pytest.Pyte
     assert pytester.runpytest("--markers").stdout.str().count("@pytest.mark.rc_") == 3
 
 
-def test_each_test_gets_a_fresh_seeded_simulator_and_a_logged_in_client(pytester: pytest.Pytester) -> None:
+STORY = """
+    import pytest
+    SEEN = []
+
+    def look(sim, client, subs, receiver):
+        created = subs.create(receiver.url, ["/restapi/v1.0/account/~/extension/~/presence"])
+        sim.trigger("presence")
+        SEEN.append((sim.url, created.id, client.tokens.access_token, sim.clock.now(),
+                     [(a.id, a.uuid) for a in sim.deliveries], receiver.events[0].body, len(subs.list_all())))
+
+    @pytest.mark.rc_sim(fresh={fresh})
+    def test_one(rc_sim, rc_client, rc_subscriptions, rc_receiver):
+        look(rc_sim, rc_client, rc_subscriptions, rc_receiver)
+        rc_sim.scenario("missed_call")  # steps still pending when the test ends
+        rc_sim.clock.set_speed(5)
+
+    @pytest.mark.rc_sim(fresh={fresh})
+    def test_two(rc_sim, rc_client, rc_subscriptions, rc_receiver):
+        look(rc_sim, rc_client, rc_subscriptions, rc_receiver)
+
+    def test_same_story_twice():
+        (url1, *first), (url2, *second) = SEEN
+        assert (url1 == url2) is {shared}        # one simulator kept and reset, or one per test
+        assert first == second                   # same ids, token, time, delivery log, body: nothing leaked
+        assert second[-1] == 1 and len(second[-3]) == 1
+"""
+
+
+def test_each_test_gets_a_simulator_in_a_new_ones_state_and_a_logged_in_client(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(STORY.format(fresh=False, shared=True))
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize("how", ["marker", "option"])
+def test_a_test_can_ask_for_a_simulator_of_its_own(pytester: pytest.Pytester, how: str) -> None:
+    pytester.makepyfile(STORY.format(fresh=how == "marker", shared=False))
+    args = ["--rc-fresh-sim"] if how == "option" else []
+    pytester.runpytest("-p", "no:randomly", *args).assert_outcomes(passed=3)
+
+
+def test_a_simulator_changed_beyond_its_state_is_replaced_after_the_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
-        import json
-        SEEN = []
+        import pytest
+        from rchelpers.simulator import SimResponse
+        URLS = []
 
-        def look(sim, client, subs, receiver):
-            created = subs.create(receiver.url, ["/restapi/v1.0/account/~/extension/~/presence"])
-            sim.trigger("presence")
-            SEEN.append((sim.url, created.id, client.tokens.access_token, sim.clock.now(),
-                         [a.uuid for a in sim.deliveries], len(subs.list_all())))
+        def test_adds_a_route(rc_sim):
+            URLS.append(rc_sim.url)
+            rc_sim.add_route("GET", "/_sim/hello", lambda request: SimResponse(200, {}))
 
-        def test_one(rc_sim, rc_client, rc_subscriptions, rc_receiver):
-            look(rc_sim, rc_client, rc_subscriptions, rc_receiver)
-            rc_sim.clock.advance(3600)
+        def test_stops_it(rc_sim):
+            URLS.append(rc_sim.url)
+            rc_sim.stop()
 
-        def test_two(rc_sim, rc_client, rc_subscriptions, rc_receiver):
-            look(rc_sim, rc_client, rc_subscriptions, rc_receiver)
+        def test_listens(rc_sim):
+            URLS.append(rc_sim.url)
+            rc_sim.add_listener(lambda change, record: None)
 
-        def test_same_story_twice():
-            (url1, *first), (url2, *second) = SEEN
-            assert url1 != url2                      # a simulator per test
-            assert first == second                   # same ids, token, time and delivery log: nothing leaked
-            assert second[-1] == 1 and len(second[-2]) == 1
+        def test_reads_only(rc_sim):
+            URLS.append(rc_sim.url)
+
+        def test_kept(rc_sim):
+            URLS.append(rc_sim.url)
+            assert len(set(URLS)) == 4 and URLS[-1] == URLS[-2]  # replaced three times, then kept
+            assert not any(route.pattern.pattern == "/_sim/hello" for route in rc_sim.router.routes)
+
+        @pytest.mark.rc_sim(fresh="yes")
+        def test_bad_fresh(rc_sim):
+            pass
     """)
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=5, errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.rc_sim: fresh must be True or False, got 'yes'*"])
 
 
 def test_rc_env_sets_the_four_variables_and_restores_them(pytester: pytest.Pytester,
