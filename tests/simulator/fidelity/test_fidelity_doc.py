@@ -99,7 +99,7 @@ def test_the_scan_covers_the_project_and_fails_on_a_private_pointer():
     names = {p.name for p in USER_FACING}
     assert names >= {"README.md", "ARCHITECTURE.md", "FIDELITY.md", "notifier.py", "api_handlers.py", "__init__.py",
                      "__main__.py", "conftest.py", "01_token_setup.ipynb", "missed_calls.py"}
-    for pointer in ("see ../" + "shared/" + "ringcentral/", "the " + "PLATFORM-FACTS.md table", "DECISIONS" + ".md"):
+    for pointer in ("see ../" + "shared/" + "ringcentral/", "the PLATFORM" + "-FACTS.md table", "DECISIONS" + ".md"):
         assert PRIVATE.search(pointer), pointer
 
 
