@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from rchelpers.simulator.clock import iso
@@ -25,6 +25,7 @@ from rchelpers.simulator.telephony import (
     RandomIds,
     ScenarioError,
     Subscriber,
+    message_uri,
     sample_event,
     sample_options,
 )
@@ -168,6 +169,8 @@ class EventFactory:
 
     ``rng`` must be the simulator's seeded :class:`random.Random` and ``now`` a function returning the
     simulated epoch time; call :meth:`build` on the caller's thread so the draws happen in a fixed order.
+    ``base_url`` returns the simulator's URL, on which attachment links are absolute as the platform's
+    are (without it they are relative); it is called each time an event or scenario is built.
     """
 
     def __init__(
@@ -179,6 +182,7 @@ class EventFactory:
         *,
         phone_number: str = "+16505550100",
         user_name: str = "Demo User",
+        base_url: Callable[[], str] | None = None,
     ) -> None:
         self.rng = rng
         self.now = now
@@ -188,7 +192,8 @@ class EventFactory:
         self.user_name = user_name
         self._sequence = 0  # the presence sequence (presence, presence line, a scenario's presence changes)
         self._telephony_sequence = 0
-        self.subscriber = Subscriber(self.account_id, self.extension_id, phone_number, user_name)
+        self.base_url = base_url
+        self._user = Subscriber(self.account_id, self.extension_id, phone_number, user_name)
         self._builders: dict[str, Callable[[dict[str, Any]], SampleEvent]] = {
             "presence": self._presence,
             "message_store": self._message_store,
@@ -211,6 +216,11 @@ class EventFactory:
             return self._telephony(kind, fields)
         _check_fields(kind, fields)
         return self._builders[kind](fields)
+
+    @property
+    def subscriber(self) -> Subscriber:
+        """The demo user the events are about, with ``base_url()`` as the base of attachment links."""
+        return replace(self._user, base_url=self.base_url()) if self.base_url is not None else self._user
 
     @property
     def next_presence_sequence(self) -> int:
@@ -305,8 +315,7 @@ class EventFactory:
             "priority": "Normal",
             "attachments": [{
                 "id": message_id,
-                "uri": f"/restapi/v1.0/account/{self.account_id}/extension/{self.extension_id}"
-                       f"/message-store/{message_id}/content/{message_id}",
+                "uri": message_uri(self.subscriber, message_id),
                 "type": "Text",
                 "contentType": "text/plain",
             }],

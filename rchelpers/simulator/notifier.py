@@ -19,7 +19,7 @@ import random
 import threading
 import uuid as _uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from rchelpers.simulator.telephony import RandomIds, Step, play
 from rchelpers.simulator.accounts import User
@@ -111,11 +111,14 @@ def realism_seed(seed: bytes) -> bytes:
 class Notifier:
     """Sample events, renewal reminders and their delivery, for one simulator's subscriptions.
 
-    ``seed`` seeds its ``random.Random``; ``user`` is the demo user the sample events are about.
+    ``seed`` seeds its ``random.Random``; ``user`` is the demo user the sample events are about;
+    ``base_url()`` is the simulator's URL, the base of the events' attachment links (events are built
+    only while the simulator runs, so it always has one).
     """
 
     def __init__(self, clock: SimClock, subscriptions: SubscriptionsBackend, user: User,
-                 options: SimulatorOptions, client: WebhookClient, seed: bytes) -> None:
+                 options: SimulatorOptions, client: WebhookClient, seed: bytes, *,
+                 base_url: Callable[[], str] | None = None) -> None:
         self.clock = clock
         self.subscriptions = subscriptions
         self.options = options
@@ -124,7 +127,7 @@ class Notifier:
         self._rng_lock = threading.Lock()
         self.engine = self._new_engine()
         self.reminders = ReminderJob(clock, subscriptions, self._send_reminder, options.reminder_job_interval)
-        self.events = EventFactory(self._rng, clock.now, user.account_id, user.extension_id)
+        self.events = EventFactory(self._rng, clock.now, user.account_id, user.extension_id, base_url=base_url)
         self.realism = DeliveryRealism(options.duplicate_rate, options.reorder_window,
                                        random.Random(realism_seed(seed)))
         self._scenario_jobs: list[Job] = []

@@ -77,7 +77,8 @@ class ScenarioError(SimulatorError, ValueError):
 
 @dataclass(frozen=True)
 class Subscriber:
-    """The demo user the events are about: ids, direct number, name; ``base_url`` prefixes attachment links."""
+    """The demo user the events are about: ids, direct number, name; ``base_url`` (the platform's URL, e.g.
+    ``http://127.0.0.1:54321``) prefixes attachment links, which are relative without it."""
 
     account_id: str
     extension_id: str
@@ -284,8 +285,9 @@ def _digits(number: str) -> str:
     return number.lstrip("+")
 
 
-def _message_uri(subscriber: Subscriber, message_id: str) -> str:
-    return (f"{subscriber.base_url}{subscriber.path('message-store')}/{message_id}/content/{message_id}")
+def message_uri(subscriber: Subscriber, message_id: str) -> str:
+    """The link to a message's content, on ``subscriber.base_url`` (the platform's URL) as the platform gives it."""
+    return f"{subscriber.base_url}{subscriber.path('message-store')}/{message_id}/content/{message_id}"
 
 
 def voicemail_body(ids: Ids, subscriber: Subscriber, at: float, caller_number: str, caller_name: str,
@@ -300,7 +302,7 @@ def voicemail_body(ids: Ids, subscriber: Subscriber, at: float, caller_number: s
         "creationTime": iso(at),
         "readStatus": "Unread",
         "priority": "Normal",
-        "attachments": [{"id": message_id, "uri": _message_uri(subscriber, message_id), "type": "AudioRecording",
+        "attachments": [{"id": message_id, "uri": message_uri(subscriber, message_id), "type": "AudioRecording",
                          "contentType": "audio/x-wav", "vmDuration": round(seconds)}],
         "direction": "Inbound",
         "availability": "Alive",
@@ -321,7 +323,7 @@ def fax_body(ids: Ids, subscriber: Subscriber, at: float, sender_number: str, pa
         "creationTime": iso(at),
         "readStatus": "Unread",
         "priority": "Normal",
-        "attachments": [{"id": message_id, "uri": _message_uri(subscriber, message_id), "type": "RenderedDocument",
+        "attachments": [{"id": message_id, "uri": message_uri(subscriber, message_id), "type": "RenderedDocument",
                          "contentType": "application/pdf"}],
         "direction": "Inbound",
         "availability": "Alive",

@@ -4,7 +4,8 @@ a used-then-reset one gets the same bytes back (API answers, envelopes delivered
 The story is a random sequence of API calls, sample events, scenarios, renewals, deletions and clock advances
 (hypothesis draws it); before the reset the used simulator plays another random sequence (tokens, subscriptions,
 failing deliveries, scenario steps still pending, a clock sped up). Two things cannot be equal and are left out:
-the simulator's own URL (the new one has another port; it is replaced by ``SIM``) and the wall-clock fields
+the simulator's own URL (the new one has another port; it is replaced by ``SIM``, also in the attachment
+links of the notifications received) and the wall-clock fields
 of the logs (``realTime``, ``latencyMs``, ``elapsedMs``).
 """
 from __future__ import annotations
@@ -138,8 +139,8 @@ class Storyteller:
                 for name in WALL_CLOCK_FIELDS:
                     record.pop(name, None)
             logs[path] = json.dumps(body).replace(self.sim.url, "SIM").encode()
-        received = [(r.method, r.path, r.header("Validation-Token"), r.header("Verification-Token"), r.body)
-                    for r in self.hook.requests[first:]]
+        received = [(r.method, r.path, r.header("Validation-Token"), r.header("Verification-Token"),
+                     r.body.replace(self.sim.url.encode(), b"SIM")) for r in self.hook.requests[first:]]
         return {"answers": self.transcript, "logs": logs, "received": received}
 
 

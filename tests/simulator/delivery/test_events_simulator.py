@@ -84,3 +84,46 @@ def test_trigger_needs_a_running_simulator():
         assert sim.trigger("presence").notifications == []
     with pytest.raises(RuntimeError, match="the simulator is not running"):
         sim.trigger("presence")
+
+
+EXTENSION = "/restapi/v1.0/account/~/extension/~"
+MESSAGE_FILTERS = [EXTENSION + "/voicemail", EXTENSION + "/fax", EXTENSION + "/message-store/instant?type=SMS"]
+
+
+def _message_bodies(make_sim, make_api, webhook_server) -> tuple[str, list[dict]]:
+    """The simulator's URL and the message bodies a webhook receives for a voicemail, a fax, an instant SMS
+    and a missed call (which ends in a voicemail), all asked for over HTTP."""
+    sim = make_sim(seed=11)
+    api = make_api(sim)
+    hook = webhook_server("echo")
+    api.subscribe(hook.url, MESSAGE_FILTERS)
+    for kind in ("voicemail", "fax", "instant_sms"):
+        assert api.call_json("POST", "/_sim/events", {"kind": kind})[0] == 200
+    assert api.call_json("POST", "/_sim/scenarios/missed_call", {})[0] == 200
+    assert api.call_json("POST", "/_sim/clock/advance", {"seconds": 120})[0] == 200
+    assert sim.wait_for_deliveries(5)
+    return sim.url, [json.loads(r.body)["body"] for r in hook.requests[1:]]
+
+
+def test_attachment_links_are_absolute_on_the_simulators_url(make_sim, make_api, webhook_server):
+    """As the platform's examples link to its own host, attachments link to the simulator's; a seeded run
+    depends on nothing else than the port."""
+    url, bodies = _message_bodies(make_sim, make_api, webhook_server)
+    assert [body["type"] for body in bodies] == ["VoiceMail", "Fax", "SMS", "VoiceMail"]
+    user = make_sim().accounts.user
+    for body in bodies:
+        (attachment,) = body["attachments"]
+        assert attachment["uri"] == (f"{url}/restapi/v1.0/account/{user.account_id}/extension/{user.extension_id}"
+                                     f"/message-store/{body['id']}/content/{body['id']}")
+    other_url, other_bodies = _message_bodies(make_sim, make_api, webhook_server)
+    assert other_url != url
+    assert json.dumps(other_bodies).replace(other_url, "SIM") == json.dumps(bodies).replace(url, "SIM")
+
+
+def test_events_are_built_only_while_the_simulator_runs_so_links_always_have_a_host():
+    sim = Simulator(seed=1)
+    for build in (lambda: sim.trigger("voicemail"), lambda: sim.scenario("missed_call")):
+        with pytest.raises(RuntimeError, match="the simulator is not running"):
+            build()
+    with sim:
+        assert sim.trigger("fax").body["attachments"][0]["uri"].startswith(sim.url + "/restapi/v1.0/account/")
