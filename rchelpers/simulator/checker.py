@@ -30,6 +30,7 @@ from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from rchelpers.simulator.options import CHECK_BURST, CHECK_TIMEOUT, DEFAULTS, STRICT_TIME_LIMIT_MS
+from rchelpers.simulator.presence import presence_body
 from rchelpers.simulator.webhook_client import (
     USER_AGENT,
     WebhookClient,
@@ -166,18 +167,7 @@ def _sample_notification(verification_token: str | None) -> tuple[dict[str, str]
         "timestamp": now,
         "subscriptionId": str(uuid.uuid4()),
         "ownerId": "62000001",
-        "body": {
-            "extensionId": "62000001",
-            "telephonyStatus": "NoCall",
-            "sequence": 1,
-            "presenceStatus": "Available",
-            "userStatus": "Available",
-            "meetingStatus": "Disconnected",
-            "dndStatus": "TakeAllCalls",
-            "allowSeeMyPresence": True,
-            "ringOnMonitoredCall": False,
-            "pickUpCallsOnHold": False,
-        },
+        "body": presence_body("62000001", 1, "NoCall"),
     }
     headers = {
         "Content-Type": "application/json; charset=UTF-8",

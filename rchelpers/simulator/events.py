@@ -31,6 +31,7 @@ from rchelpers.simulator.telephony import (
 )
 from rchelpers.simulator.errors import TriggerError
 from rchelpers.simulator.event_filter_catalog import ParsedFilter, body_for
+from rchelpers.simulator.presence import presence_body
 
 #: The kinds built here (their fields are body fields).
 BODY_KINDS = ("presence", "message_store", "instant_sms", "extension_info", "extension_list")
@@ -252,18 +253,7 @@ class EventFactory:
         self._sequence += 1
         extension_id = str(fields.get("extensionId", self.extension_id))
         status = fields.get("telephonyStatus", "Ringing")
-        body = {
-            "extensionId": extension_id,
-            "telephonyStatus": status,
-            "sequence": self._sequence,
-            "presenceStatus": "Available" if status == "NoCall" else "Busy",
-            "userStatus": "Available",
-            "meetingStatus": "Disconnected",
-            "dndStatus": "TakeAllCalls",
-            "allowSeeMyPresence": True,
-            "ringOnMonitoredCall": False,
-            "pickUpCallsOnHold": False,
-        }
+        body = presence_body(extension_id, self._sequence, status)
         active_calls = fields.pop("activeCalls", None)
         total = fields.pop("totalActiveCalls", None)
         if active_calls is None:

@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Protocol
 
 from rchelpers.simulator.clock import iso
 from rchelpers.simulator.errors import SimulatorError
+from rchelpers.simulator.presence import presence_body
 
 API_PREFIX = "/restapi/v1.0"
 #: The longest duration option accepted (one day), so that a typo cannot schedule a call for years.
@@ -246,8 +247,8 @@ def telephony_body(call: Call, subscriber: Subscriber, sequence: int, at: float,
     }
 
 
-def presence_body(subscriber: Subscriber, sequence: int, telephony_status: str, call: Call | None = None,
-                  at: float = 0.0) -> dict[str, Any]:
+def detailed_presence_body(subscriber: Subscriber, sequence: int, telephony_status: str, call: Call | None = None,
+                           at: float = 0.0) -> dict[str, Any]:
     """An extension presence body, with ``activeCalls``/``totalActiveCalls`` (the detailed form)."""
     if call is not None:
         own, other = (call.callee, call.caller) if call.direction == "Inbound" else (call.caller, call.callee)
@@ -265,20 +266,8 @@ def presence_body(subscriber: Subscriber, sequence: int, telephony_status: str, 
                     "remoteUri": f"sip:{_digits(other.phone_number)}@sip.example.invalid",
                     "localUri": f"sip:{_digits(own.phone_number)}@sip.example.invalid"},
     }]
-    return {
-        "extensionId": subscriber.extension_id,
-        "telephonyStatus": telephony_status,
-        "sequence": sequence,
-        "presenceStatus": "Available" if telephony_status == "NoCall" else "Busy",
-        "userStatus": "Available",
-        "meetingStatus": "Disconnected",
-        "dndStatus": "TakeAllCalls",
-        "allowSeeMyPresence": True,
-        "ringOnMonitoredCall": False,
-        "pickUpCallsOnHold": False,
-        "activeCalls": active,
-        "totalActiveCalls": len(active),
-    }
+    return {**presence_body(subscriber.extension_id, sequence, telephony_status), "activeCalls": active,
+            "totalActiveCalls": len(active)}
 
 
 def _digits(number: str) -> str:
@@ -385,7 +374,7 @@ class _Timeline:
 
     def presence(self, offset: float, status: str) -> None:
         self.presence_sequence += 1
-        body = presence_body(self.subscriber, self.presence_sequence, status, self.call, self.start)
+        body = detailed_presence_body(self.subscriber, self.presence_sequence, status, self.call, self.start)
         self.steps.append(Step(offset, self.subscriber.path("presence"), body))
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from rchelpers.simulator.event_filter_catalog import TELEPHONY_STATUS_CODES, spec_for_path
 from rchelpers.simulator.telephony import (SAMPLE_KINDS, RandomIds, ScenarioError, Subscriber, play,
-                                           presence_body, sample_event)
+                                           detailed_presence_body, sample_event)
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -200,5 +200,5 @@ def test_bad_sample_options_are_named(kind, options, named):
 
 
 def test_presence_without_a_call_has_no_active_calls():
-    body = presence_body(USER, 9, "NoCall")
+    body = detailed_presence_body(USER, 9, "NoCall")
     assert body["activeCalls"] == [] and body["totalActiveCalls"] == 0 and body["presenceStatus"] == "Available"
