@@ -38,6 +38,7 @@ from rchelpers.simulator.delivery_policy import (
     judge_send_error,
 )
 from rchelpers.simulator.errors import DeliveryError
+from rchelpers.simulator.ids import IdSource
 from rchelpers.simulator.notification import DeliveryTarget, Notification, SubscriptionAccess
 from rchelpers.simulator.options import DEFAULTS, DELIVERY_LOG_LIMIT, SimulatorOptions
 from rchelpers.simulator.reactivation import ReactivationProbe
@@ -76,7 +77,8 @@ class DeliveryEngine:
     answers where to deliver and records blacklisting (:class:`SubscriptionAccess`); ``client`` sends
     (default: a new :class:`WebhookClient`); ``options`` gives ``delivery_timeout``, ``retry_schedule``,
     ``blacklist_after``, ``blacklist_reactivation`` and ``delivery_workers``. ``log_limit`` attempts are
-    kept in the log; ``settle_timeout`` is the real seconds the clock's settle hook waits at most.
+    kept in the log; ``settle_timeout`` is the real seconds the clock's settle hook waits at most; ``ids``
+    (the simulator's id source; default: an unseeded one) gives the reactivation probe its tokens.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class DeliveryEngine:
         *,
         log_limit: int = DELIVERY_LOG_LIMIT,
         settle_timeout: float | None = None,
+        ids: IdSource | None = None,
     ) -> None:
         self.clock = clock
         self.subscriptions = subscriptions
@@ -102,7 +105,7 @@ class DeliveryEngine:
         self.reactivation: ReactivationProbe | None = None
         if options.blacklist_reactivation is not None:
             self.reactivation = ReactivationProbe(clock, subscriptions, self.client,
-                                                  options.blacklist_reactivation, self.timeout)
+                                                  options.blacklist_reactivation, self.timeout, ids or IdSource())
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._ids = itertools.count(1)

@@ -28,6 +28,7 @@ from rchelpers.simulator.delivery import DeliveryEngine
 from rchelpers.simulator.delivery_log import DeliveryAttempt
 from rchelpers.simulator.event_filter_catalog import body_for, envelope_event
 from rchelpers.simulator.events import EventFactory
+from rchelpers.simulator.ids import IdSource
 from rchelpers.simulator.notification import Notification
 from rchelpers.simulator.options import SimulatorOptions
 from rchelpers.simulator.realism import DeliveryRealism
@@ -113,16 +114,18 @@ class Notifier:
 
     ``seed`` seeds its ``random.Random``; ``user`` is the demo user the sample events are about;
     ``base_url()`` is the simulator's URL, the base of the events' attachment links (events are built
-    only while the simulator runs, so it always has one).
+    only while the simulator runs, so it always has one); ``ids`` is the simulator's id source, handed to
+    the delivery engine (its reactivation probe's tokens).
     """
 
     def __init__(self, clock: SimClock, subscriptions: SubscriptionsBackend, user: User,
                  options: SimulatorOptions, client: WebhookClient, seed: bytes, *,
-                 base_url: Callable[[], str] | None = None) -> None:
+                 base_url: Callable[[], str] | None = None, ids: IdSource | None = None) -> None:
         self.clock = clock
         self.subscriptions = subscriptions
         self.options = options
         self.client = client
+        self.ids = ids
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self.engine = self._new_engine()
@@ -134,7 +137,7 @@ class Notifier:
         subscriptions.add_listener(self._on_change)
 
     def _new_engine(self) -> DeliveryEngine:
-        engine = DeliveryEngine(self.clock, self.subscriptions, self.options, self.client)
+        engine = DeliveryEngine(self.clock, self.subscriptions, self.options, self.client, ids=self.ids)
         engine.skip_settle_in(CLOCK_TICKER_THREAD)
         return engine
 

@@ -8,9 +8,9 @@ blacklisting is permanent.
 from __future__ import annotations
 
 import logging
-import uuid as _uuid
 
 from rchelpers.simulator.clock import Job, SimClock
+from rchelpers.simulator.ids import IdSource
 from rchelpers.simulator.notification import SubscriptionAccess
 from rchelpers.simulator.webhook_client import WebhookClient, WebhookSendError, validation_headers
 
@@ -18,15 +18,19 @@ log = logging.getLogger(__name__)
 
 
 class ReactivationProbe:
-    """Probes the blacklisted addresses of ``subscriptions`` every ``interval`` simulated seconds."""
+    """Probes the blacklisted addresses of ``subscriptions`` every ``interval`` simulated seconds.
+
+    Each probe's ``Validation-Token`` is drawn from ``ids`` (the simulator's, so a seeded run repeats it).
+    """
 
     def __init__(self, clock: SimClock, subscriptions: SubscriptionAccess, client: WebhookClient,
-                 interval: float, timeout: float) -> None:
+                 interval: float, timeout: float, ids: IdSource) -> None:
         self.clock = clock
         self.subscriptions = subscriptions
         self.client = client
         self.interval = interval
         self.timeout = timeout
+        self.ids = ids
         self._job: Job | None = None
         self._stopped = False
 
@@ -57,7 +61,7 @@ class ReactivationProbe:
 
     def probe(self, address: str) -> bool:
         """True when ``address`` answers a validation request: HTTP 200 echoing ``Validation-Token``."""
-        token = str(_uuid.uuid4())
+        token = self.ids.uuid4()
         try:
             reply = self.client.post(address, b"", validation_headers(token), self.timeout, keep_alive=True)
         except (ValueError, WebhookSendError):

@@ -103,7 +103,8 @@ class Simulator:
         self._ticker: ClockTicker | None = None
         self._lifecycle = threading.Lock()
         self.notifier = Notifier(self.clock, self.subscriptions, self.accounts.user, self.options,
-                                 self.webhook_client, self.ids.bytes(NOTIFIER_SEED_BYTES), base_url=self._base_url)
+                                 self.webhook_client, self.ids.bytes(NOTIFIER_SEED_BYTES),
+                                 base_url=self._base_url, ids=self.ids)
         platform_api = PlatformApi(self.oauth, self.subscriptions, self.accounts, self._base_url)
         self._control = ControlApi(self.clock, self.accounts, self.oauth, self.subscriptions, self.notifier,
                                    self.reset, self._base_url)

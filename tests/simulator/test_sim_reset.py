@@ -58,7 +58,8 @@ SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=list(H
 OPTION_SETS = (
     {},
     {"duplicate_rate": 0.5, "reorder_window": 20.0, "subscription_limit": 3},
-    {"access_token_ttl": 600, "blacklist_after": 60.0, "rate_limits": {"Medium": (3, 60.0, 60.0)}},
+    {"access_token_ttl": 600, "blacklist_after": 60.0, "rate_limits": {"Medium": (3, 60.0, 60.0)},
+     "blacklist_reactivation": 600.0},
 )
 
 
@@ -219,6 +220,26 @@ def test_the_story_is_rich_enough_to_tell_a_difference(hook):
         with storyteller(sim, hook) as teller:
             with pytest.raises(AssertionError, match="answered differently"):
                 assert_same_story(fresh, teller.story(ops))
+
+
+def _validation_tokens(story: dict[str, Any]) -> list[str]:
+    return [token for _method, _path, token, _verification, _body in story["received"] if token is not None]
+
+
+def test_the_reactivation_probes_token_is_seeded_and_compared(hook):
+    """A probe of a blacklisted address carries a Validation-Token from the seeded ids: the same in every new
+    and every reset simulator, and compared with the rest of what the webhook received."""
+    options = OPTION_SETS[2]
+    without_probe = _validation_tokens(fresh_story({**options, "blacklist_reactivation": None}, hook, EVERYTHING))
+    fresh = fresh_story(options, hook, EVERYTHING)
+    tokens = _validation_tokens(fresh)
+    # the handshakes, then a probe of each blacklisted subscription once the address echoes again
+    assert len(tokens) > len(without_probe) and tokens[:len(without_probe)] == without_probe
+    assert len(set(tokens)) == len(tokens)
+    assert _validation_tokens(fresh_story(options, hook, EVERYTHING)) == tokens
+    reset = reset_story(options, hook, EVERYTHING[:-4], EVERYTHING, over_http=True)
+    assert _validation_tokens(reset) == tokens
+    assert_same_story(fresh, reset)
 
 
 def test_a_reset_simulator_is_the_new_one_in_each_part():
