@@ -155,9 +155,12 @@ class SimClock:
     def clear(self) -> None:
         """Cancel every pending job."""
         with self._lock:
-            for job in self._jobs:
-                job.cancel()
-            self._jobs.clear()
+            self._cancel_jobs_locked()
+
+    def _cancel_jobs_locked(self) -> None:
+        for job in self._jobs:
+            job.cancel()
+        self._jobs.clear()
 
     def reset(self) -> None:
         """Back to the state of a new clock made with the same arguments: time at ``start`` (the real time
@@ -165,9 +168,7 @@ class SimClock:
         same time run in the same order as on a new clock). Settle hooks are kept. The owners of
         recurring jobs re-arm them (the simulator's reset does it)."""
         with self._lock:
-            for job in self._jobs:
-                job.cancel()
-            self._jobs.clear()
+            self._cancel_jobs_locked()
             self._seq = itertools.count()
             self._rebase(time.time() if self._start is None else self._start)
             self._speed = self._start_speed

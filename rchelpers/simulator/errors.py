@@ -43,13 +43,17 @@ class PlatformError(SimulatorError):
 
     def body(self) -> dict[str, Any]:
         """The JSON body: top-level ``errorCode``/``message`` mirroring ``errors[0]``."""
-        item: dict[str, Any] = {"errorCode": self.code, "message": self.message}
-        if self.parameter_name is not None:
-            item["parameterName"] = self.parameter_name
-        body: dict[str, Any] = {"errorCode": self.code, "message": self.message, "errors": [item]}
+        body: dict[str, Any] = {"errorCode": self.code, "message": self.message, "errors": [self._error_item()]}
         if self.parameter_name is not None:
             body["parameterName"] = self.parameter_name
         return body
+
+    def _error_item(self) -> dict[str, Any]:
+        """The ``errors[0]`` entry: ``errorCode``, ``message`` and ``parameterName`` when there is one."""
+        item: dict[str, Any] = {"errorCode": self.code, "message": self.message}
+        if self.parameter_name is not None:
+            item["parameterName"] = self.parameter_name
+        return item
 
 
 class PermissionDeniedError(PlatformError):
@@ -91,10 +95,7 @@ class OAuthError(PlatformError):
 
     def body(self) -> dict[str, Any]:
         """The JSON body: ``error``, ``error_description`` and ``errors[]``."""
-        item: dict[str, Any] = {"errorCode": self.code, "message": self.message}
-        if self.parameter_name is not None:
-            item["parameterName"] = self.parameter_name
-        return {"error": self.error, "error_description": self.message, "errors": [item]}
+        return {"error": self.error, "error_description": self.message, "errors": [self._error_item()]}
 
 
 # --- the common API errors ----------------------------------------------------------------------

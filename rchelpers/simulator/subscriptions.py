@@ -230,10 +230,7 @@ class SubscriptionsBackend:
                 client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
                 transport="WebHook", address=address, verification_token=verification_token, status="Active",
                 creation_time=now, expiration_time=now + ttl, lifetime=ttl, disabled_filters=list(disabled or []))
-            self.records[record.id] = record
-            self._schedule_expiry_locked(record)
-            changes.append(("created", record))
-            return record
+            return self._add_locked(record, changes)
 
     def seed_legacy(self, user: User, client_id: str, transport: str, filters: list[ParsedFilter],
                     expires_in: int | None) -> SubscriptionRecord:
@@ -252,10 +249,14 @@ class SubscriptionsBackend:
                 client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
                 transport=transport, address=address, verification_token=None, status="Active",
                 creation_time=now, expiration_time=now + ttl, lifetime=ttl, delivery_extra=extra)
-            self.records[record.id] = record
-            self._schedule_expiry_locked(record)
-            changes.append(("created", record))
-            return record
+            return self._add_locked(record, changes)
+
+    def _add_locked(self, record: SubscriptionRecord, changes: _Changes) -> SubscriptionRecord:
+        """Keep a new ``record``, schedule its expiry and announce it as ``created``; returns it."""
+        self.records[record.id] = record
+        self._schedule_expiry_locked(record)
+        changes.append(("created", record))
+        return record
 
     def _check_limit_locked(self, user: User, client_id: str) -> None:
         count = sum(1 for r in self.records.values() if r.owner == user.owner and r.client_id == client_id)

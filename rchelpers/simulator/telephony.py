@@ -509,9 +509,7 @@ def sample_event(kind: str, ids: Ids, at: float, subscriber: Subscriber,
 
     ``sequence`` is the body's ``sequence`` where it has one (telephony sessions, presence line).
     """
-    if kind not in _SAMPLE_OPTIONS:
-        raise ScenarioError(f"unknown sample event {kind!r}; kinds: {', '.join(SAMPLE_KINDS)}", "kind")
-    o = check_options(kind, _SAMPLE_OPTIONS[kind], options or {})
+    o = check_options(kind, sample_options(kind), options or {})
     if kind in ("telephony_session", "missed_call"):
         direction = o.get("direction", "Inbound")
         call = Call.new(ids, subscriber, direction, o["caller_number"], o["caller_name"],
