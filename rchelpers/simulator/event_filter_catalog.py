@@ -509,7 +509,9 @@ def _digits(number: object) -> str:
 
 
 def _party_selected(params: Mapping[str, str], party: Mapping[str, Any]) -> bool:
-    status = party.get("status") if isinstance(party.get("status"), Mapping) else {}
+    status = party.get("status")
+    if not isinstance(status, Mapping):
+        status = {}
     if "direction" in params and party.get("direction") != params["direction"]:
         return False
     if "statusCode" in params and status.get("code") != params["statusCode"]:

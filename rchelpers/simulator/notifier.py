@@ -15,6 +15,7 @@ thread (or the clock's, for scenario steps).
 """
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import uuid as _uuid
@@ -204,7 +205,7 @@ class Notifier:
             if step.offset == 0:
                 self._send_step(step, entry)
             else:
-                job = self.clock.call_at(start + step.offset, lambda s=step, e=entry: self._send_step(s, e),
+                job = self.clock.call_at(start + step.offset, functools.partial(self._send_step, step, entry),
                                          name=f"scenario {name} step")
                 self._scenario_jobs = [j for j in self._scenario_jobs if j.when > start] + [job]
         self._settle_if_frozen()
@@ -238,7 +239,7 @@ class Notifier:
                 if delay <= 0:
                     self.engine.deliver(notification)
                 else:
-                    self.clock.call_later(delay, lambda n=notification: self.engine.deliver(n),
+                    self.clock.call_later(delay, functools.partial(self.engine.deliver, notification),
                                           name="delivery held back (reorder_window)")
 
     def replay(self, key: str | int) -> Notification:

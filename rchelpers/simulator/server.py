@@ -132,7 +132,7 @@ class SimServer(http.server.ThreadingHTTPServer):
                     if self._shutdown_requested.is_set():
                         break
                     if any(key.fileobj is self.socket for key, _ in ready):
-                        self._handle_request_noblock()
+                        self._handle_request_noblock()  # type: ignore[attr-defined]  # stdlib's, not in typeshed
         except (OSError, ValueError):
             if not self._shutdown_requested.is_set():
                 raise  # closed under a loop that was still wanted
