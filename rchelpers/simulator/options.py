@@ -120,9 +120,7 @@ class SimulatorOptions:
 
     def __post_init__(self) -> None:
         for name in ("validation_timeout", "reminder_job_interval"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise OptionError(f"{name} must be a number of seconds > 0, got {value!r}")
+            check_seconds(name, getattr(self, name))
         for name in ("max_reply_bytes", "max_expires_in", "default_expires_in", "subscription_limit",
                      "access_token_ttl", "refresh_token_ttl", "max_body_bytes"):
             value = getattr(self, name)
