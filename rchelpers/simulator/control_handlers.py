@@ -3,9 +3,11 @@ the handshake log, the delivery log and replay, sample events and scenarios (who
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping
 
 from rchelpers.simulator.accounts import Accounts
+from rchelpers.simulator.api_handlers import expires_in_of
 from rchelpers.simulator.clock import SimClock, iso
 from rchelpers.simulator.errors import (
     DeliveryError,
@@ -18,20 +20,16 @@ from rchelpers.simulator.events import KINDS, fields_of, normalize_kind
 from rchelpers.simulator.filters import parse_filters
 from rchelpers.simulator.notifier import Notifier
 from rchelpers.simulator.oauth import OAuthBackend
+from rchelpers.simulator.options import LEGACY_DEFAULT_FILTER
 from rchelpers.simulator.routing import Route, SimRequest, SimResponse, route
 from rchelpers.simulator.subscriptions import SubscriptionRecord, SubscriptionsBackend
 from rchelpers.simulator.telephony import SCENARIOS, ScenarioError, scenario_options
-
-#: The event filter of a seeded legacy record without ``eventFilters``.
-LEGACY_DEFAULT_FILTER = "/restapi/v1.0/account/~/extension/~/presence"
-
 
 def _number(body: Mapping[str, Any], name: str) -> float:
     value = body.get(name)
     if value is None:
         raise invalid_parameter(name, "a number is required")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0 \
-            or value == float("inf"):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise invalid_parameter(name, "a finite number >= 0 is required")
     return float(value)
 
@@ -112,11 +110,7 @@ class ControlApi:
         if not isinstance(raw_filters, list) or not raw_filters or not all(isinstance(f, str) for f in raw_filters):
             raise invalid_parameter("eventFilters")
         filters = parse_filters(raw_filters, user.owner)
-        expires_in = body.get("expiresIn")
-        if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int)
-                                       or expires_in < 1):
-            raise invalid_parameter("expiresIn")
-        return self.subscriptions.seed_legacy(user, client_id, transport, filters, expires_in)
+        return self.subscriptions.seed_legacy(user, client_id, transport, filters, expires_in_of(body))
 
     def seed_subscription(self, request: SimRequest) -> SimResponse:
         """``POST /_sim/subscriptions/seed``: add a PubNub/WebSocket record to the demo user's list."""

@@ -210,10 +210,14 @@ DEFAULTS = SimulatorOptions()
 # --- fixed values that are not Simulator options ----------------------------------------------------
 #: Guessed: the lifetime in seconds of a seeded legacy PubNub/WebSocket record without ``expiresIn``.
 LEGACY_EXPIRES_IN = 900
+#: Guessed: the event filter of a seeded legacy record without ``eventFilters``.
+LEGACY_DEFAULT_FILTER = "/restapi/v1.0/account/~/extension/~/presence"
 #: Modelled (API reference, Create Subscription): the longest ``deliveryMode.verificationToken``.
 MAX_VERIFICATION_TOKEN = 1024
 #: Guessed: delivery attempts the delivery log keeps (older ones are dropped in batches).
 DELIVERY_LOG_LIMIT = 10_000
+#: Guessed: validation handshakes ``GET /_sim/handshakes`` keeps (the oldest is dropped).
+HANDSHAKE_LOG_SIZE = 100
 #: Modelled (older developer guide and tutorials): the strict 1000 ms answer limit, which the receiver
 #: check reports as an advisory warning.
 STRICT_TIME_LIMIT_MS = 1000.0

@@ -26,7 +26,7 @@ from rchelpers.simulator.filters import Owner, check_reminder_rules
 from rchelpers.simulator.handshake import HandshakeResult, judge
 from rchelpers.simulator.ids import IdSource
 from rchelpers.simulator.notification import DeliveryTarget
-from rchelpers.simulator.options import LEGACY_EXPIRES_IN, SimulatorOptions
+from rchelpers.simulator.options import HANDSHAKE_LOG_SIZE, LEGACY_EXPIRES_IN, SimulatorOptions
 from rchelpers.simulator.reminders import ReminderSubject
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 SUBSCRIPTION_PATH = "/restapi/v1.0/subscription"
 #: The changes of a subscription's lifecycle told to change listeners: ``listener(change, record)``.
 LIFECYCLE_CHANGES = ("created", "renewed", "updated", "deleted", "expired")
-#: How many handshake results the backend keeps (``GET /_sim/handshakes``).
-HANDSHAKE_LOG_SIZE = 100
 
 
 @dataclass
