@@ -22,8 +22,6 @@ from rchelpers.simulator.options import DEFAULTS, SimulatorOptions
 from rchelpers.simulator.webhook_client import ValidationResult, WebhookClient
 
 ADDRESS_PARAMETER = "deliveryMode.address"
-#: The values of the ``handshake_errors`` option.
-HANDSHAKE_ERROR_SETS = ("observed", "legacy")
 
 
 @dataclass

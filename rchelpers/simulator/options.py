@@ -23,7 +23,7 @@ from typing import Mapping
 
 from rchelpers.simulator.errors import OptionError
 from rchelpers.simulator.permissions import DEFAULT_APP_PERMISSIONS, PermissionSetError, check_permissions
-from rchelpers.simulator.realism import MAX_REORDER_WINDOW
+from rchelpers.simulator.realism import RealismError, check_realism
 
 
 #: Modelled (developer guide, "API rate limits"): group -> (requests allowed per window, window seconds,
@@ -34,6 +34,10 @@ DEFAULT_LIMITS: dict[str, tuple[int, float, float]] = {
     "Heavy": (10, 60.0, 60.0),
     "Auth": (5, 60.0, 60.0),
 }
+
+
+#: The values of the ``handshake_errors`` option.
+HANDSHAKE_ERROR_SETS = ("observed", "legacy")
 
 
 @dataclass
@@ -147,7 +151,7 @@ class SimulatorOptions:
             self.permissions = check_permissions(self.permissions)
         except (PermissionSetError, TypeError) as exc:
             raise OptionError(f"permissions: {exc}") from None
-        if self.handshake_errors not in ("observed", "legacy"):
+        if self.handshake_errors not in HANDSHAKE_ERROR_SETS:
             raise OptionError(f"handshake_errors must be 'observed' or 'legacy', got {self.handshake_errors!r}")
         grace = self.refresh_reuse_grace
         if grace is not None:
@@ -157,13 +161,10 @@ class SimulatorOptions:
             for value in grace:
                 check_seconds("refresh_reuse_grace", value)
             self.refresh_reuse_grace = (float(grace[0]), float(grace[1]))
-        rate = self.duplicate_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-            raise OptionError(f"duplicate_rate must be a number from 0 to 1, got {rate!r}")
-        window = self.reorder_window
-        if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 <= window <= MAX_REORDER_WINDOW:
-            raise OptionError(f"reorder_window must be a number of seconds from 0 to {MAX_REORDER_WINDOW:g}, "
-                              f"got {window!r}")
+        try:
+            check_realism(self.duplicate_rate, self.reorder_window)
+        except RealismError as exc:
+            raise OptionError(str(exc)) from None
 
 
 def check_seconds(name: str, value: object) -> None:

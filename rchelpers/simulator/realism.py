@@ -28,6 +28,16 @@ class RealismError(SimulatorError, ValueError):
     """A delivery-realism option out of range."""
 
 
+def check_realism(duplicate_rate: object, reorder_window: object) -> None:
+    """Raise :class:`RealismError` unless the rate is from 0 to 1 and the window from 0 to the maximum."""
+    rate, window = duplicate_rate, reorder_window
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+        raise RealismError(f"duplicate_rate must be a number from 0 to 1, got {rate!r}")
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0.0 <= window <= MAX_REORDER_WINDOW:
+        raise RealismError(f"reorder_window must be a number of seconds from 0 to {MAX_REORDER_WINDOW:g}, "
+                           f"got {window!r}")
+
+
 @dataclass(frozen=True)
 class DeliveryPlan:
     """When to send each copy of one notification: delays in seconds after it is due, earliest first."""
@@ -49,12 +59,7 @@ class DeliveryRealism:
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def __post_init__(self) -> None:
-        rate, window = self.duplicate_rate, self.reorder_window
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
-            raise RealismError(f"duplicate_rate must be a number from 0 to 1, got {rate!r}")
-        if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0.0 <= window <= MAX_REORDER_WINDOW:
-            raise RealismError(f"reorder_window must be a number of seconds from 0 to {MAX_REORDER_WINDOW:g}, "
-                               f"got {window!r}")
+        check_realism(self.duplicate_rate, self.reorder_window)
 
     @classmethod
     def seeded(cls, seed: int, duplicate_rate: float = 0.0, reorder_window: float = 0.0) -> "DeliveryRealism":
