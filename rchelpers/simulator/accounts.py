@@ -22,7 +22,6 @@ class App:
     name: str
     client_id: str
     client_secret: str
-    grants: tuple[str, ...] = ("urn:ietf:params:oauth:grant-type:jwt-bearer", "refresh_token")
     permissions: tuple[str, ...] = DEFAULTS.permissions  #: app permissions (the ``permissions`` option)
 
 

@@ -32,8 +32,6 @@ DOCS = "ringcentral/ringcentral-api-docs docs/notifications/event-filters/"
 #: The community thread whose captured response shows four undocumented filters accepted (2020).
 COMMUNITY_5698 = ("https://community.ringcentral.com/developer-platform-apis-integrations-5/"
                   "unable-to-subscribe-with-all-extensions-defined-as-5698")
-#: The old API reference's subscription error table, as generated into the old JS client.
-OLD_API_REFERENCE = "ringcentral/ringcentral-js-client src/paths/Subscription.ts"
 
 MODELLED, OBSERVED, GUESSED = "modelled", "observed", "guessed"
 
