@@ -201,13 +201,13 @@ class Notifier:
                          self.events.next_presence_sequence)
             self.events.reserve_presence_sequences(sum(1 for step in steps if "telephonyStatus" in step.body))
         planned = [ScenarioStep(step.offset, iso(start + step.offset), step_summary(step), []) for step in steps]
+        self._scenario_jobs = [job for job in self._scenario_jobs if job.when > start]  # forget the ones run
         for step, entry in zip(steps, planned):
             if step.offset == 0:
                 self._send_step(step, entry)
             else:
-                job = self.clock.call_at(start + step.offset, functools.partial(self._send_step, step, entry),
-                                         name=f"scenario {name} step")
-                self._scenario_jobs = [j for j in self._scenario_jobs if j.when > start] + [job]
+                self._scenario_jobs.append(self.clock.call_at(
+                    start + step.offset, functools.partial(self._send_step, step, entry), name=f"scenario {name} step"))
         self._settle_if_frozen()
         return ScenarioResult(name, planned)
 
