@@ -44,7 +44,6 @@ class SubscriptionRecord:
     account_id: str
     extension_id: str
     client_id: str
-    event_filters: list[str]  #: as returned (``~`` expanded)
     filters: list[ParsedFilter]  #: as subscribed, parsed (the enabled ones: only these fire)
     transport: str
     address: str | None
@@ -58,6 +57,11 @@ class SubscriptionRecord:
     #: ``DisabledFilterInfo`` of each filter the app lacks the permission for (never fires)
     disabled_filters: list[dict[str, str]] = field(default_factory=list)
     expiry_job: Job | None = field(default=None, repr=False)
+
+    @property
+    def event_filters(self) -> list[str]:
+        """The event filters as returned (``~`` expanded)."""
+        return [f.expanded for f in self.filters]
 
     @property
     def raw_filters(self) -> list[str]:
@@ -84,7 +88,7 @@ class SubscriptionRecord:
             "id": self.id,
             "creationTime": iso(self.creation_time),
             "status": self.status,
-            "eventFilters": list(self.event_filters),
+            "eventFilters": self.event_filters,
         }
         if self.disabled_filters:  # after eventFilters, as the spec orders SubscriptionInfo; omitted when empty
             info["disabledFilters"] = [dict(item) for item in self.disabled_filters]
@@ -225,8 +229,7 @@ class SubscriptionsBackend:
             now = self.clock.now()
             record = SubscriptionRecord(
                 id=self.ids.uuid4(), account_id=user.account_id, extension_id=user.extension_id,
-                client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
-                transport="WebHook", address=address, verification_token=verification_token, status="Active",
+                client_id=client_id, filters=filters, transport="WebHook", address=address, verification_token=verification_token, status="Active",
                 creation_time=now, expiration_time=now + ttl, lifetime=ttl, disabled_filters=list(disabled or []))
             return self._add_locked(record, changes)
 
@@ -244,8 +247,7 @@ class SubscriptionsBackend:
                 extra = {"subscriberKey": "sub-c-" + self.ids.uuid4()}
             record = SubscriptionRecord(
                 id=self.ids.uuid4(), account_id=user.account_id, extension_id=user.extension_id,
-                client_id=client_id, event_filters=[f.expanded for f in filters], filters=filters,
-                transport=transport, address=address, verification_token=None, status="Active",
+                client_id=client_id, filters=filters, transport=transport, address=address, verification_token=None, status="Active",
                 creation_time=now, expiration_time=now + ttl, lifetime=ttl, delivery_extra=extra)
             return self._add_locked(record, changes)
 
@@ -272,11 +274,10 @@ class SubscriptionsBackend:
         with self._purged_and_locked() as changes:
             record = self._find_locked(user, client_id, subscription_id)
             check_renewable(record)
-            ttl = record.lifetime if expires_in is None else min(expires_in, self.options.max_expires_in)
+            ttl = self._ttl(expires_in, record.lifetime)
             new_filters = record.filters if filters is None else filters
             check_reminder_rules(new_filters, ttl, self.options.reminder_job_interval)
             record.filters = new_filters
-            record.event_filters = [f.expanded for f in new_filters]
             if filters is not None:
                 record.disabled_filters = list(disabled or [])
             record.lifetime = ttl
