@@ -225,7 +225,7 @@ def _check_handshake(client: WebhookClient, url: str, timeout: float, time_limit
     ))
     results.append(RuleResult(
         "handshake.size", reply.size <= MAX_REPLY_BYTES, f"{reply.size} bytes (limit {MAX_REPLY_BYTES})",
-        "" if reply.size <= MAX_REPLY_BYTES else "keep the validation reply (headers and body) at most 1024 bytes: "
+        "" if reply.size <= MAX_REPLY_BYTES else f"keep the validation reply (headers and body) at most {MAX_REPLY_BYTES} bytes: "
         "send no body and few headers (SUB-525 otherwise)",
     ))
     content_type = reply.header("Content-Type") or ""
