@@ -126,7 +126,7 @@ class SimulatorOptions:
         for name in ("validation_timeout", "reminder_job_interval"):
             check_seconds(name, getattr(self, name))
         for name in ("max_reply_bytes", "max_expires_in", "default_expires_in", "subscription_limit",
-                     "access_token_ttl", "refresh_token_ttl", "max_body_bytes"):
+                     "access_token_ttl", "refresh_token_ttl", "max_body_bytes", "delivery_workers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise OptionError(f"{name} must be an integer >= 1, got {value!r}")
@@ -144,9 +144,6 @@ class SimulatorOptions:
         check_seconds("blacklist_after", self.blacklist_after)
         if self.blacklist_reactivation is not None:
             check_seconds("blacklist_reactivation", self.blacklist_reactivation)
-        workers = self.delivery_workers
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise OptionError(f"delivery_workers must be an integer >= 1, got {workers!r}")
         try:
             self.permissions = check_permissions(self.permissions)
         except (PermissionSetError, TypeError) as exc:
