@@ -313,10 +313,7 @@ class PlatformApi:
         ``expiresIn`` sets a new lifetime, which later renewals reuse; other fields are ignored.
         """
         user, client_id = _owner(request)
-        body = request.json()
-        if body is not None and not isinstance(body, dict):
-            raise cannot_parse("the body must be a JSON object")
-        body = body or {}
+        body = request.json_object()
         raw_filters = event_filters_of(body) if "eventFilters" in body else None
         current = self.subscriptions.get(user, client_id, request.params["id"])
         check_renewable(current)
