@@ -37,6 +37,7 @@ from rchelpers.simulator.webhook_client import (
     WebhookReply,
     WebhookSendError,
     describe_tls_error,
+    notification_headers,
     validation_headers,
     webhook_ssl_context,
 )
@@ -169,14 +170,7 @@ def _sample_notification(verification_token: str | None) -> tuple[dict[str, str]
         "ownerId": "62000001",
         "body": presence_body("62000001", 1, "NoCall"),
     }
-    headers = {
-        "Content-Type": "application/json; charset=UTF-8",
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    }
-    if verification_token is not None:
-        headers["Verification-Token"] = verification_token
-    return headers, json.dumps(envelope).encode("utf-8")
+    return notification_headers(verification_token), json.dumps(envelope).encode("utf-8")
 
 
 def _percentile(values: Sequence[float], fraction: float) -> float:

@@ -42,18 +42,9 @@ from rchelpers.simulator.ids import IdSource
 from rchelpers.simulator.notification import DeliveryTarget, Notification, SubscriptionAccess
 from rchelpers.simulator.options import DEFAULTS, DELIVERY_LOG_LIMIT, SimulatorOptions
 from rchelpers.simulator.reactivation import ReactivationProbe
-from rchelpers.simulator.webhook_client import USER_AGENT, WebhookClient, WebhookSendError
+from rchelpers.simulator.webhook_client import WebhookClient, WebhookSendError, notification_headers
 
 log = logging.getLogger(__name__)
-
-#: The headers of every notification POST (plus ``Verification-Token`` when the subscription has one).
-NOTIFICATION_HEADERS = {
-    "Content-Type": "application/json; charset=UTF-8",
-    "Accept": "application/json",
-    "Accept-Encoding": "UTF-8",
-    "User-Agent": USER_AGENT,
-}
-
 
 @dataclass
 class _Work:
@@ -268,9 +259,7 @@ class DeliveryEngine:
                 self._work.put(lane_key)
 
     def _send(self, target: DeliveryTarget, notification: Notification) -> Outcome:
-        headers = dict(NOTIFICATION_HEADERS)
-        if target.verification_token:
-            headers["Verification-Token"] = target.verification_token
+        headers = notification_headers(target.verification_token)
         try:
             reply = self.client.post(target.address, notification.encode(), headers, self.timeout, keep_alive=True)
         except ValueError as exc:

@@ -67,6 +67,15 @@ def validation_headers(token: str) -> dict[str, str]:
     return {"Validation-Token": token, "Content-Type": "application/json", "User-Agent": USER_AGENT}
 
 
+def notification_headers(verification_token: str | None) -> dict[str, str]:
+    """The headers of a notification POST, with ``Verification-Token`` when the subscription has one."""
+    headers = {"Content-Type": "application/json; charset=UTF-8", "Accept": "application/json",
+               "Accept-Encoding": "UTF-8", "User-Agent": USER_AGENT}
+    if verification_token is not None:
+        headers["Verification-Token"] = verification_token
+    return headers
+
+
 @dataclass
 class WebhookReply:
     """A webhook's complete answer to one POST."""
