@@ -24,6 +24,7 @@ from rchelpers.cli.output import CliError, Output, UsageError, print_table
 from rchelpers.cli.platform import REAL_PLATFORM_DOMAIN, SimControl, sim_control
 from rchelpers.cli.summary import event_kind
 from rchelpers.client.config import env_value
+from rchelpers.client.http_errors import error_from_response
 
 TRIGGER_EXAMPLES = """\
 examples:
@@ -219,15 +220,10 @@ def run_trigger(args: argparse.Namespace) -> int:
 
 def _refused(response: requests.Response, what: str) -> NoReturn:
     """CliError with the simulator's one-line reason for refusing ``what`` (it names the option)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    code = body.get("errorCode")
-    reason = body.get("message") or response.reason or "refused"
-    raise CliError(f"the simulator refused {what} (HTTP {response.status_code}{' ' + code if code else ''}): "
-                   f"{reason} (see `rchelpers trigger --help`)")
+    error = error_from_response(response, "POST")
+    code = f" {error.error_code}" if error.error_code else ""
+    raise CliError(f"the simulator refused {what} (HTTP {error.status}{code}): {error.message} "
+                   "(see `rchelpers trigger --help`)")
 
 
 def _send_event(control: SimControl, output: Output, json_mode: bool, kind: str, fields: dict[str, Any],

@@ -19,12 +19,13 @@ import requests
 from rchelpers.cli.output import CliError, Output
 from rchelpers.client.auth import TokenManager
 from rchelpers.client.config import Config, env_value
+from rchelpers.client.http_errors import error_from_response
 from rchelpers.client.rest import RestClient
 from rchelpers.errors import ApiError
 from rchelpers.masking import mask
 
-__all__ = ["NO_PLATFORM", "SimControl", "api_error_message", "close_client", "embedded_platform", "load_config",
-           "login", "require_server", "sim_control", "token_cache_path"]
+__all__ = ["NO_PLATFORM", "SimControl", "api_error_message", "close_client", "embedded_platform", "error_message",
+           "load_config", "login", "require_server", "sim_control", "token_cache_path"]
 
 #: What to do when a command needs a running platform and none is configured.
 NO_PLATFORM = ("no platform is configured (RC_SERVER_URL is not set): start a simulator in another terminal with "
@@ -158,18 +159,7 @@ class SimControl:
 
 def error_message(response: requests.Response) -> str:
     """``HTTP 400 CMN-101: message`` from a RingCentral-shaped error answer."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    code = message = None
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        code = first.get("errorCode") or body.get("errorCode")
-        message = first.get("message") or body.get("message")
-    text = message or response.reason or "error"
-    return f"HTTP {response.status_code}{' ' + code if code else ''}: {text}"
+    return api_error_message(error_from_response(response, response.request.method or ""))
 
 
 def sim_control(what: str) -> SimControl:
