@@ -83,7 +83,7 @@ class _StderrLog(logging.Handler):
         self.output = output
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(("rchelpers.simulator", "rchelpers.tunnel", "rchelpers.cli")):
+        if record.name.startswith(("rchelpers.simulator", "rchelpers.tunnel")):
             return  # the simulator logs for its own operator; the CLI says what the tunnel is
         self.output.info(f"{PROG}: {record.getMessage()}")
 
