@@ -24,13 +24,16 @@ from rchelpers.client.rest import RestClient
 from rchelpers.errors import ApiError
 from rchelpers.masking import mask
 
-__all__ = ["NO_PLATFORM", "SimControl", "api_error_message", "close_client", "embedded_platform", "error_message",
+__all__ = ["NO_PLATFORM", "NO_SIMULATOR", "SimControl", "api_error_message", "close_client", "embedded_platform", "error_message",
            "load_config", "login", "require_server", "sim_control", "token_cache_path"]
 
 #: What to do when a command needs a running platform and none is configured.
 NO_PLATFORM = ("no platform is configured (RC_SERVER_URL is not set): start a simulator in another terminal with "
                "`rchelpers sim --env-file .env.sim` and run this command with RC_ENV_FILE=.env.sim; or set "
                "RC_SERVER_URL, RC_CLIENT_ID, RC_CLIENT_SECRET and RC_JWT (environment or .env) for the real platform")
+#: The same for the commands that only the simulator has (trigger, clock, deliveries, replay).
+NO_SIMULATOR = ("no simulator is configured (RC_SERVER_URL is not set): start one in another terminal with "
+                "`rchelpers sim --env-file .env.sim` and run this command with RC_ENV_FILE=.env.sim")
 #: The real platform's hosts (platform.ringcentral.com, platform.devtest.ringcentral.com) end with this.
 REAL_PLATFORM_DOMAIN = ".ringcentral.com"
 #: Seconds a call to the simulator's control routes may take (a trigger waits for its deliveries).
@@ -171,7 +174,7 @@ def sim_control(what: str) -> SimControl:
     server_url = env_value("RC_SERVER_URL")
     if not server_url:
         load_config()  # raises the ConfigError that explains a bad RC_ENV_FILE
-        raise CliError(NO_PLATFORM)
+        raise CliError(NO_SIMULATOR)
     parts = urlsplit(server_url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise CliError(f"RC_SERVER_URL must be an http(s) URL such as http://127.0.0.1:8090, got {server_url!r}")
