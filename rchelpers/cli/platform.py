@@ -100,7 +100,9 @@ def embedded_platform(output: Output) -> Iterator[tuple[Config, Any]]:
 
 
 class SimControl:
-    """The simulator's ``/_sim/`` routes over HTTP (they need no login); ``timeout`` bounds each call."""
+    """The simulator's ``/_sim/`` routes over HTTP (they need no login); ``timeout`` bounds each call.
+
+    A context manager: the HTTP session is closed at the end."""
 
     def __init__(self, server_url: str, session: requests.Session | None = None,
                  timeout: tuple[float, float] = CONTROL_TIMEOUT) -> None:
@@ -158,6 +160,12 @@ class SimControl:
     def close(self) -> None:
         """Close the HTTP session."""
         self.session.close()
+
+    def __enter__(self) -> "SimControl":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def error_message(response: requests.Response) -> str:
