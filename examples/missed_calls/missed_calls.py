@@ -170,9 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-every", type=float, default=60.0, help="seconds between subscription checks")
     parser.add_argument("--journal", default="missed-calls-webhooks.jsonl", help="where notifications are kept")
     args = parser.parse_args(argv)
+    config = Config.from_env()
+    if config.uses_simulator:
+        print("missed_calls: error: set RC_SERVER_URL, RC_CLIENT_ID, RC_CLIENT_SECRET and RC_JWT (environment or "
+              ".env), or start `rchelpers sim --env-file .env.sim` and run with RC_ENV_FILE=.env.sim", file=sys.stderr)
+        return 2
     token = secrets.token_urlsafe(24)
     with WebhookReceiver(verification_token=token, journal=args.journal) as rx, open_tunnel(rx) as tunnel:
-        app = MissedCallApp(tunnel.public_url, verification_token=token)
+        app = MissedCallApp(tunnel.public_url, verification_token=token, config=config)
         rx.add_listener(app.handle)
         app.start()
         deadline = None if args.seconds is None else time.monotonic() + args.seconds

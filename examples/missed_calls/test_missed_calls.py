@@ -141,3 +141,17 @@ def test_the_app_runs_from_the_command_line_and_cleans_up(rc_env: dict[str, str]
     assert capsys.readouterr().out == "0 missed call(s)\n"
     assert changes == ["created", "deleted"]  # it subscribed, and deleted its subscription on the way out
     assert rc_subscriptions.list_all() == []
+
+
+def test_without_credentials_the_app_says_what_to_set_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("RC_SERVER_URL", "RC_CLIENT_ID", "RC_CLIENT_SECRET", "RC_JWT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RC_ENV_FILE", "")
+
+    assert main(["--seconds", "0", "--journal", str(tmp_path / "webhooks.jsonl")]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "set RC_SERVER_URL" in captured.err and "rchelpers sim --env-file .env.sim" in captured.err
+    assert not (tmp_path / "webhooks.jsonl").exists()  # nothing was started

@@ -26,7 +26,7 @@ from rchelpers.cli.listen import configure as add_listen_command
 from rchelpers.cli.output import CliError, Output, one_line
 from rchelpers.cli.simulator import configure as add_simulator_commands
 from rchelpers.cli.subscriptions import configure as add_subscription_commands
-from rchelpers.errors import ApiError, ConfigError, RCHelpersError
+from rchelpers.errors import ApiError, RCHelpersError
 
 __all__ = ["main", "build_parser"]
 
@@ -83,7 +83,7 @@ class _StderrLog(logging.Handler):
         self.output = output
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(("rchelpers.simulator", "rchelpers.tunnel", "rchelpers.cli")):
+        if record.name.startswith(("rchelpers.simulator", "rchelpers.tunnel")):
             return  # the simulator logs for its own operator; the CLI says what the tunnel is
         self.output.info(f"{PROG}: {record.getMessage()}")
 
@@ -112,9 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         output.error(prog, str(exc))
         return exc.exit_code
-    except ConfigError as exc:
-        output.error(prog, str(exc))
-        return 1
     except ApiError as exc:
         output.error(prog, f"the platform refused a call: {exc}")
         return 1

@@ -62,11 +62,8 @@ def _speed(speed: float) -> str:
 def run_show(args: argparse.Namespace) -> int:
     """Print the simulated time, speed and pending jobs (``GET /_sim/clock``)."""
     output = Output(args.json)
-    control = sim_control(REAL_PLATFORM_CLOCK)
-    try:
+    with sim_control(REAL_PLATFORM_CLOCK) as control:
         clock = control.get("/_sim/clock")
-    finally:
-        control.close()
     if args.json:
         output.document(clock)
         return 0
@@ -78,11 +75,8 @@ def run_show(args: argparse.Namespace) -> int:
 def run_advance(args: argparse.Namespace) -> int:
     """Move the clock forward (``POST /_sim/clock/advance``) and print where it is now."""
     output = Output(args.json)
-    control = sim_control(REAL_PLATFORM_CLOCK)
-    try:
+    with sim_control(REAL_PLATFORM_CLOCK) as control:
         clock = control.post("/_sim/clock/advance", {"seconds": args.seconds})
-    finally:
-        control.close()
     if args.json:
         output.document(clock)
         return 0

@@ -24,6 +24,7 @@ from rchelpers.cli.output import CliError, Output, UsageError, print_table
 from rchelpers.cli.platform import REAL_PLATFORM_DOMAIN, SimControl, sim_control
 from rchelpers.cli.summary import event_kind
 from rchelpers.client.config import env_value
+from rchelpers.client.http_errors import error_from_response
 
 TRIGGER_EXAMPLES = """\
 examples:
@@ -195,8 +196,7 @@ def run_trigger(args: argparse.Namespace) -> int:
     """Play a scenario (``POST /_sim/scenarios/{name}``) or send a sample event (``POST /_sim/events``)."""
     output = Output(args.json)
     options = dict(args.fields)
-    control = sim_control(REAL_PLATFORM_TRIGGER)
-    try:
+    with sim_control(REAL_PLATFORM_TRIGGER) as control:
         catalogue = Catalogue.fetch(control)
         name = _normalize(args.name)
         if args.event:
@@ -213,21 +213,14 @@ def run_trigger(args: argparse.Namespace) -> int:
             raise CliError(f"this simulator has no scenario or event kind {args.name!r}: {catalogue.listing()} "
                            "(see `rchelpers trigger --help`)")
         return 0
-    finally:
-        control.close()
 
 
 def _refused(response: requests.Response, what: str) -> NoReturn:
     """CliError with the simulator's one-line reason for refusing ``what`` (it names the option)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    code = body.get("errorCode")
-    reason = body.get("message") or response.reason or "refused"
-    raise CliError(f"the simulator refused {what} (HTTP {response.status_code}{' ' + code if code else ''}): "
-                   f"{reason} (see `rchelpers trigger --help`)")
+    error = error_from_response(response, "POST")
+    code = f" {error.error_code}" if error.error_code else ""
+    raise CliError(f"the simulator refused {what} (HTTP {error.status}{code}): {error.message} "
+                   "(see `rchelpers trigger --help`)")
 
 
 def _send_event(control: SimControl, output: Output, json_mode: bool, kind: str, fields: dict[str, Any],
@@ -297,11 +290,8 @@ def run_deliveries(args: argparse.Namespace) -> int:
     """Print the simulator's delivery log (``GET /_sim/deliveries``)."""
     output = Output(args.json)
     params = {k: v for k, v in (("subscriptionId", args.subscription), ("uuid", args.uuid)) if v}
-    control = sim_control(REAL_PLATFORM_DELIVERIES)
-    try:
+    with sim_control(REAL_PLATFORM_DELIVERIES) as control:
         records = control.get("/_sim/deliveries", params).get("records", [])
-    finally:
-        control.close()
     if args.json:
         output.document(records)
         return 0
@@ -323,14 +313,11 @@ def run_replay(args: argparse.Namespace) -> int:
     output = Output(args.json)
     if not args.id.strip():
         raise UsageError("argument ID: give a delivery attempt id or a notification uuid (see rchelpers deliveries)")
-    control = sim_control(REAL_PLATFORM_DELIVERIES)
-    try:
+    with sim_control(REAL_PLATFORM_DELIVERIES) as control:
         response = control.request("POST", control.path("deliveries", args.id, "replay"))
         if response.status_code == 404:
             raise CliError(f"the simulator has no delivery {args.id!r}: list them with `rchelpers deliveries`")
         result = control.json(response)
-    finally:
-        control.close()
     if args.json:
         output.document(result)
         return 0

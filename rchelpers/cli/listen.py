@@ -366,7 +366,7 @@ class ListenSession:
             status, reason = response.status_code, response.reason
             response.close()
         except requests.RequestException as exc:
-            error = _request_failure(exc)
+            error = _request_failure(exc, "the app")
         latency = (time.monotonic() - started) * 1000
         ok = status is not None and 200 <= status < 300
         self.output.record({"type": "forward", "time": _now_iso(), "uuid": event.uuid, "url": self.forward_to,
@@ -459,9 +459,10 @@ class ListenSession:
         return 0 if deleted else 1
 
 
-def _request_failure(exc: requests.RequestException) -> str:
+def _request_failure(exc: requests.RequestException, who: str = "the platform") -> str:
+    """Why a request to ``who`` (the platform, or the app that notifications are forwarded to) failed."""
     if isinstance(exc, requests.ConnectionError):
-        return "connection refused or reset (is the app running?)"
+        return f"connection refused or reset (is {who} running?)"
     if isinstance(exc, requests.Timeout):
         return "no answer in time"
     return type(exc).__name__

@@ -19,17 +19,21 @@ import requests
 from rchelpers.cli.output import CliError, Output
 from rchelpers.client.auth import TokenManager
 from rchelpers.client.config import Config, env_value
+from rchelpers.client.http_errors import error_from_response
 from rchelpers.client.rest import RestClient
 from rchelpers.errors import ApiError
 from rchelpers.masking import mask
 
-__all__ = ["NO_PLATFORM", "SimControl", "api_error_message", "close_client", "embedded_platform", "load_config",
-           "login", "require_server", "sim_control", "token_cache_path"]
+__all__ = ["NO_PLATFORM", "NO_SIMULATOR", "SimControl", "api_error_message", "close_client", "embedded_platform", "error_message",
+           "load_config", "login", "require_server", "sim_control", "token_cache_path"]
 
 #: What to do when a command needs a running platform and none is configured.
 NO_PLATFORM = ("no platform is configured (RC_SERVER_URL is not set): start a simulator in another terminal with "
                "`rchelpers sim --env-file .env.sim` and run this command with RC_ENV_FILE=.env.sim; or set "
                "RC_SERVER_URL, RC_CLIENT_ID, RC_CLIENT_SECRET and RC_JWT (environment or .env) for the real platform")
+#: The same for the commands that only the simulator has (trigger, clock, deliveries, replay).
+NO_SIMULATOR = ("no simulator is configured (RC_SERVER_URL is not set): start one in another terminal with "
+                "`rchelpers sim --env-file .env.sim` and run this command with RC_ENV_FILE=.env.sim")
 #: The real platform's hosts (platform.ringcentral.com, platform.devtest.ringcentral.com) end with this.
 REAL_PLATFORM_DOMAIN = ".ringcentral.com"
 #: Seconds a call to the simulator's control routes may take (a trigger waits for its deliveries).
@@ -96,7 +100,9 @@ def embedded_platform(output: Output) -> Iterator[tuple[Config, Any]]:
 
 
 class SimControl:
-    """The simulator's ``/_sim/`` routes over HTTP (they need no login); ``timeout`` bounds each call."""
+    """The simulator's ``/_sim/`` routes over HTTP (they need no login); ``timeout`` bounds each call.
+
+    A context manager: the HTTP session is closed at the end."""
 
     def __init__(self, server_url: str, session: requests.Session | None = None,
                  timeout: tuple[float, float] = CONTROL_TIMEOUT) -> None:
@@ -155,21 +161,16 @@ class SimControl:
         """Close the HTTP session."""
         self.session.close()
 
+    def __enter__(self) -> "SimControl":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def error_message(response: requests.Response) -> str:
     """``HTTP 400 CMN-101: message`` from a RingCentral-shaped error answer."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    code = message = None
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        code = first.get("errorCode") or body.get("errorCode")
-        message = first.get("message") or body.get("message")
-    text = message or response.reason or "error"
-    return f"HTTP {response.status_code}{' ' + code if code else ''}: {text}"
+    return api_error_message(error_from_response(response, response.request.method or ""))
 
 
 def sim_control(what: str) -> SimControl:
@@ -181,7 +182,7 @@ def sim_control(what: str) -> SimControl:
     server_url = env_value("RC_SERVER_URL")
     if not server_url:
         load_config()  # raises the ConfigError that explains a bad RC_ENV_FILE
-        raise CliError(NO_PLATFORM)
+        raise CliError(NO_SIMULATOR)
     parts = urlsplit(server_url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise CliError(f"RC_SERVER_URL must be an http(s) URL such as http://127.0.0.1:8090, got {server_url!r}")

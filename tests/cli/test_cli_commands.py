@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import signal
 import subprocess
 import sys
@@ -141,7 +142,8 @@ def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
                                    stderr=subprocess.PIPE)
         os.close(follower)
         chunks = []
-        while True:
+        deadline = time.monotonic() + 30
+        while select.select([leader], [], [], max(0.0, deadline - time.monotonic()))[0]:
             try:
                 chunk = os.read(leader, 4096)
             except OSError:  # the terminal closes when the process ends
@@ -149,8 +151,14 @@ def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
             if not chunk:
                 break
             chunks.append(chunk)
-        process.wait(30)
-        process.stderr.close()  # type: ignore[union-attr]
+        try:
+            process.wait(max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+            raise AssertionError(f"rchelpers {' '.join(args)} did not end within 30 s") from None
+        finally:
+            process.stderr.close()  # type: ignore[union-attr]
     finally:
         os.close(leader)
     return b"".join(chunks).decode()

@@ -76,6 +76,8 @@ def test_nothing_configured_says_to_start_the_simulator(run_cli, clean_env):
         line = _one_line_error(result.stderr, "rchelpers " + command[0])
         assert "RC_SERVER_URL is not set" in line
         assert "rchelpers sim --env-file .env.sim" in line and "RC_ENV_FILE=.env.sim" in line
+        if command[0] != "subscriptions":  # the real platform has no triggers, clock or delivery log
+            assert "real platform" not in line
 
 
 def test_a_missing_env_file_is_named(run_cli, clean_env, tmp_path):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from rchelpers import Config, RestClient, SubscriptionClient, WebhookReceiver, mask
+from rchelpers import Config, RestClient, Simulator, SubscriptionClient, WebhookReceiver, mask
 
 PRESENCE = "/restapi/v1.0/account/~/extension/~/presence"
 APP_TOKEN = "app-token-1234567890"
@@ -208,3 +208,14 @@ def test_a_blacklisted_subscription_is_deleted_and_recreated(start_listen, stand
     assert recreated["reason"].startswith("was blacklisted (")
     assert _subscription_ids(run_cli) == [recreated["subscriptionId"]]
     assert listening.stop()[0] == 0
+
+
+def test_a_platform_gone_away_is_named_as_the_platform_not_the_app(start_listen, clean_env, tmp_path):
+    with Simulator(seed=3) as sim:
+        env_file = tmp_path / "gone.env"
+        env_file.write_text("".join(f"{name}={value}\n" for name, value in sim.credentials.as_env().items()))
+        listening = start_listen(env={**clean_env, "RC_ENV_FILE": str(env_file)})
+        listening.next_line(lambda line: line.startswith("Ready"))
+    code, rest, err = listening.stop()  # the platform has stopped: deleting the subscription cannot connect
+    assert code == 1 and "NOT deleted" in rest
+    assert "connection refused or reset (is the platform running?)" in err and "is the app running" not in err

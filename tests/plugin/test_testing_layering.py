@@ -1,4 +1,5 @@
-"""rchelpers.testing's assertions and faulty webhook meet the simulator over HTTP only: the receiver imports them."""
+"""rchelpers.testing's assertions and faulty webhook meet the simulator over HTTP only (they never import it), so
+they work against a standalone simulator too."""
 from __future__ import annotations
 
 import ast
