@@ -160,8 +160,7 @@ def start_lab(
     lab.verification_token = verification_token
     try:
         if receiver:
-            lab.start_receiver()
-            lab.tunnel = open_tunnel(lab.receiver, authtoken=env_value("NGROK_AUTHTOKEN"),
+            lab.tunnel = open_tunnel(lab.start_receiver(), authtoken=env_value("NGROK_AUTHTOKEN"),
                                      allow_download=allow_download)
             if require_reachable and not lab.can_subscribe:
                 raise ConfigError("the real platform cannot reach a local receiver: set NGROK_AUTHTOKEN "

@@ -135,8 +135,8 @@ class Timeline:
         if attempts:
             for a in attempts:
                 at = _parse_time(a["simulatedTime"])
-                event = str(a.get("event") or "")
-                label = "reminder" if event.startswith(_REMINDER_PREFIX) else _event_name(event)
+                event_filter = str(a.get("event") or "")
+                label = "reminder" if event_filter.startswith(_REMINDER_PREFIX) else _event_name(event_filter)
                 if a.get("ok"):
                     kind = "reminder" if label == "reminder" else "delivered"
                     detail = label if kind == "delivered" else _time_left(expirations, at)
@@ -257,7 +257,8 @@ def _call_moments(events: Iterable[WebhookEvent]) -> list[Moment]:
         sequence = body.get("sequence")
         sequence = sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else -1
         party = _own_party(body, event.owner_id)
-        status = party.get("status") if isinstance(party.get("status"), dict) else {}
+        status = party.get("status")
+        status = status if isinstance(status, dict) else {}
         late = highest[session] if session in highest and sequence < highest[session] else None
         highest[session] = max(highest.get(session, sequence), sequence)
         states.append((_parse_time(str(when)), session, sequence, str(status.get("code") or "?"),
@@ -292,7 +293,8 @@ def _attempt_dict(attempt: Any) -> Mapping[str, Any]:
         return attempt
     to_dict = getattr(attempt, "to_dict", None)
     if callable(to_dict):
-        return to_dict()
+        as_dict: Mapping[str, Any] = to_dict()
+        return as_dict
     raise TypeError(f"a delivery attempt must be a dict or have to_dict(), got {type(attempt).__name__}")
 
 

@@ -35,7 +35,8 @@ _PYNGROK_LOGGERS = ("pyngrok", "pyngrok.ngrok", "pyngrok.process", "pyngrok.proc
 
 
 class _ReceiverLike(Protocol):
-    port: int
+    @property
+    def port(self) -> int: ...
 
     @property
     def url(self) -> str: ...
