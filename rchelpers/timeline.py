@@ -23,11 +23,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from rchelpers.client.subscriptions import Subscription
-from rchelpers.receiver.event import WebhookEvent
+from rchelpers.receiver.event import REMINDER_EVENT_PREFIX, WebhookEvent
 
 __all__ = ["Moment", "Timeline"]
 
-_REMINDER_PREFIX = "/restapi/v1.0/subscription/"
 _TELEPHONY_SESSIONS = "/telephony/sessions"
 #: The kinds of moment, in the order of the picture's lanes, with their colour.
 KINDS: dict[str, str] = {
@@ -99,8 +98,8 @@ class Timeline:
         in order: an answer with a later ``expirationTime`` is a renewal, ``Blacklisted`` with
         ``blacklistedData`` a blacklisting. ``deliveries`` are delivery attempts (objects with
         ``to_dict()`` or the JSON dicts of ``/_sim/deliveries``); without them, ``events`` (the
-        receiver's) give the deliveries that arrived (a call's state on the calls lane only). The end is shown as *expired* when it is before
-        ``now`` (default: the latest moment known), else as *expires*.
+        receiver's) give the deliveries that arrived (a call's state on the calls lane only). The end is
+        shown as *expired* when it is before ``now`` (default: the latest moment known), else as *expires*.
 
         The telephony-session events among ``events`` are also the calls' states, on the *calls* lane: each
         at its ``eventTime``, with the status code of the subscriber's party, the call's number in this
@@ -136,7 +135,7 @@ class Timeline:
             for a in attempts:
                 at = _parse_time(a["simulatedTime"])
                 event_filter = str(a.get("event") or "")
-                label = "reminder" if event_filter.startswith(_REMINDER_PREFIX) else _event_name(event_filter)
+                label = "reminder" if event_filter.startswith(REMINDER_EVENT_PREFIX) else _event_name(event_filter)
                 if a.get("ok"):
                     kind = "reminder" if label == "reminder" else "delivered"
                     detail = label if kind == "delivered" else _time_left(expirations, at)
