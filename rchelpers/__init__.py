@@ -1,11 +1,12 @@
 """rchelpers: learn, try and regression-test RingCentral webhooks from JupyterLab.
 
 The public API is what this module exports (``__all__``); import it from here. The package has three
-halves: :mod:`rchelpers.client` (config, OAuth, the REST client, subscriptions) and
+parts: :mod:`rchelpers.client` (config, OAuth, the REST client, subscriptions) and
 :mod:`rchelpers.receiver` (the webhook receiver, its journal, the tunnel) are what an app runs;
 :mod:`rchelpers.simulator` is the embedded RingCentral platform, which they reach over HTTP only. It is
 imported on first use of ``Simulator`` or ``check_receiver``, so ``import rchelpers`` stays light.
-:mod:`rchelpers.widgets` (ipywidgets for the notebooks) is imported by notebooks only.
+The tutorial's helpers join them: :mod:`rchelpers.lab` (``start_lab``), :mod:`rchelpers.timeline` and
+``show_wire``. :mod:`rchelpers.widgets` (ipywidgets for the notebooks) is imported by notebooks only.
 """
 from __future__ import annotations
 

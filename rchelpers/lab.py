@@ -14,15 +14,14 @@ config, a :class:`~rchelpers.TokenManager` on the platform's clock, a
 :class:`~rchelpers.WebhookReceiver` and a tunnel to it.
 
 This module joins the halves (it starts the simulator for the client and the receiver), like a notebook
-does: it is the one module besides the package's ``__init__`` that imports :mod:`rchelpers.simulator`, inside
-:func:`start_lab` so that ``import rchelpers`` does not load it.
+does, and as the command line and the pytest plugin do: it imports :mod:`rchelpers.simulator` inside
+:func:`start_lab` only, so that ``import rchelpers`` does not load it.
 """
 from __future__ import annotations
 
 import shutil
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from rchelpers.client.auth import TokenManager
@@ -105,7 +104,7 @@ class Lab:
             for receiver in self._receivers:
                 receiver.stop()
                 if receiver.journal_path is not None:
-                    shutil.rmtree(Path(receiver.journal_path).parent, ignore_errors=True)
+                    shutil.rmtree(receiver.journal_path.parent, ignore_errors=True)
             self.client.close()
             self.tokens.close()
             if self.sim is not None:
@@ -160,8 +159,7 @@ def start_lab(
     lab.verification_token = verification_token
     try:
         if receiver:
-            lab.start_receiver()
-            lab.tunnel = open_tunnel(lab.receiver, authtoken=env_value("NGROK_AUTHTOKEN"),
+            lab.tunnel = open_tunnel(lab.start_receiver(), authtoken=env_value("NGROK_AUTHTOKEN"),
                                      allow_download=allow_download)
             if require_reachable and not lab.can_subscribe:
                 raise ConfigError("the real platform cannot reach a local receiver: set NGROK_AUTHTOKEN "

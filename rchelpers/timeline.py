@@ -23,11 +23,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from rchelpers.client.subscriptions import Subscription
-from rchelpers.receiver.event import WebhookEvent
+from rchelpers.receiver.event import REMINDER_EVENT_PREFIX, WebhookEvent
 
 __all__ = ["Moment", "Timeline"]
 
-_REMINDER_PREFIX = "/restapi/v1.0/subscription/"
 _TELEPHONY_SESSIONS = "/telephony/sessions"
 #: The kinds of moment, in the order of the picture's lanes, with their colour.
 KINDS: dict[str, str] = {
@@ -99,8 +98,8 @@ class Timeline:
         in order: an answer with a later ``expirationTime`` is a renewal, ``Blacklisted`` with
         ``blacklistedData`` a blacklisting. ``deliveries`` are delivery attempts (objects with
         ``to_dict()`` or the JSON dicts of ``/_sim/deliveries``); without them, ``events`` (the
-        receiver's) give the deliveries that arrived (a call's state on the calls lane only). The end is shown as *expired* when it is before
-        ``now`` (default: the latest moment known), else as *expires*.
+        receiver's) give the deliveries that arrived (a call's state on the calls lane only). The end is
+        shown as *expired* when it is before ``now`` (default: the latest moment known), else as *expires*.
 
         The telephony-session events among ``events`` are also the calls' states, on the *calls* lane: each
         at its ``eventTime``, with the status code of the subscriber's party, the call's number in this
@@ -135,8 +134,8 @@ class Timeline:
         if attempts:
             for a in attempts:
                 at = _parse_time(a["simulatedTime"])
-                event = str(a.get("event") or "")
-                label = "reminder" if event.startswith(_REMINDER_PREFIX) else _event_name(event)
+                event_filter = str(a.get("event") or "")
+                label = "reminder" if event_filter.startswith(REMINDER_EVENT_PREFIX) else _event_name(event_filter)
                 if a.get("ok"):
                     kind = "reminder" if label == "reminder" else "delivered"
                     detail = label if kind == "delivered" else _time_left(expirations, at)
@@ -257,7 +256,8 @@ def _call_moments(events: Iterable[WebhookEvent]) -> list[Moment]:
         sequence = body.get("sequence")
         sequence = sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else -1
         party = _own_party(body, event.owner_id)
-        status = party.get("status") if isinstance(party.get("status"), dict) else {}
+        status = party.get("status")
+        status = status if isinstance(status, dict) else {}
         late = highest[session] if session in highest and sequence < highest[session] else None
         highest[session] = max(highest.get(session, sequence), sequence)
         states.append((_parse_time(str(when)), session, sequence, str(status.get("code") or "?"),
@@ -292,7 +292,8 @@ def _attempt_dict(attempt: Any) -> Mapping[str, Any]:
         return attempt
     to_dict = getattr(attempt, "to_dict", None)
     if callable(to_dict):
-        return to_dict()
+        as_dict: Mapping[str, Any] = to_dict()
+        return as_dict
     raise TypeError(f"a delivery attempt must be a dict or have to_dict(), got {type(attempt).__name__}")
 
 

@@ -74,10 +74,16 @@ def _check_id(name: str, value: str) -> str:
     return value
 
 
+def _extension_path(extension: str, account: str, resource: str = "") -> str:
+    """``/restapi/v1.0/account/{account}/extension/{extension}``, then ``/{resource}`` if given (ids checked)."""
+    path = f"/restapi/v1.0/account/{_check_id('account', account)}/extension/{_check_id('extension', extension)}"
+    return f"{path}/{resource}" if resource else path
+
+
 def presence_filter(extension: str = "~", *, account: str = "~", detailed_telephony_state: bool = False) -> str:
     """The presence filter, e.g. ``/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true``."""
-    path = f"/restapi/v1.0/account/{_check_id('account', account)}/extension/{_check_id('extension', extension)}/presence"
-    return path + ("?detailedTelephonyState=true" if detailed_telephony_state else "")
+    query = "?detailedTelephonyState=true" if detailed_telephony_state else ""
+    return _extension_path(extension, account, "presence") + query
 
 
 def message_store_filter(
@@ -88,22 +94,14 @@ def message_store_filter(
         raise ValueError(f"type must be one of {', '.join(MESSAGE_TYPES)}, got {type!r}")
     if direction is not None and direction not in MESSAGE_DIRECTIONS:
         raise ValueError(f"direction must be Inbound or Outbound, got {direction!r}")
-    path = f"/restapi/v1.0/account/{_check_id('account', account)}/extension/{_check_id('extension', extension)}/message-store"
+    path = _extension_path(extension, account, "message-store")
     query = "&".join(f"{k}={v}" for k, v in (("type", type), ("direction", direction)) if v is not None)
     return path + (f"?{query}" if query else "")
 
 
 def instant_sms_filter(extension: str = "~", *, account: str = "~") -> str:
     """The instant SMS filter: ``/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS``."""
-    return (
-        f"/restapi/v1.0/account/{_check_id('account', account)}/extension/{_check_id('extension', extension)}"
-        "/message-store/instant?type=SMS"
-    )
-
-
-def _extension_path(extension: str, account: str, resource: str) -> str:
-    return (f"/restapi/v1.0/account/{_check_id('account', account)}/extension/{_check_id('extension', extension)}"
-            f"/{resource}")
+    return _extension_path(extension, account, "message-store/instant") + "?type=SMS"
 
 
 def _flag(value: bool | None, name: str) -> str | None:
@@ -171,7 +169,7 @@ def presence_line_filter(extension: str = "~", *, account: str = "~") -> str:
 
 def extension_info_filter(extension: str = "~", *, account: str = "~") -> str:
     """The extension info filter: ``/restapi/v1.0/account/~/extension/~``."""
-    return f"/restapi/v1.0/account/{_check_id('account', account)}/extension/{_check_id('extension', extension)}"
+    return _extension_path(extension, account)
 
 
 def extension_list_filter(account: str = "~") -> str:

@@ -8,7 +8,8 @@
 
 prints the request line, the request headers (``Authorization`` and other secrets masked), the body
 (JSON pretty-printed, secret fields masked; ``(no body)`` when there is none), then the answer's status
-line, ``Content-Type`` and body. It records through the session's ``response`` hook, so it sees every
+line, ``Content-Type`` and body; a receiver's ``auth_token=`` (in an address or a query) is masked too.
+It records through the session's ``response`` hook, so it sees every
 exchange on the wire: a 401 followed by a refresh and a retry shows as three exchanges.
 
 The text form is stable between runs: no dates, no timings; headers that depend on the installed
@@ -23,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from rchelpers.masking import mask
+from rchelpers.masking import SECRET_HEADERS, mask, mask_auth_token
 from rchelpers.client.rest import RestClient
 
 __all__ = ["Exchange", "WireLog", "show_wire"]
@@ -35,8 +36,6 @@ SECRET_FIELDS = frozenset({
     "access_token", "refresh_token", "id_token", "assertion", "client_secret", "password", "token",
     "verificationToken", "verification_token", "owner_id_token",
 })
-#: Request headers whose values are masked.
-SECRET_HEADERS = frozenset({"authorization", "verification-token", "validation-token", "cookie"})
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class Exchange:
         """Build the masked record of ``response`` and the request that produced it."""
         request = response.request
         parts = urlsplit(request.url or "")
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        target = parts.path + (f"?{mask_auth_token(parts.query)}" if parts.query else "")
         headers = tuple(
             (name, _mask_header(name, value)) for name, value in request.headers.items()
             if name.lower() not in TRANSPORT_HEADERS
@@ -165,13 +164,14 @@ def _show_body(body: str, content_type: str) -> str:
         return json.dumps(_mask_fields(data), indent=2, ensure_ascii=False)
     if "x-www-form-urlencoded" in content_type.lower():
         fields = parse_qsl(body, keep_blank_values=True)
-        return "&".join(f"{k}={mask(v) if k in SECRET_FIELDS else v}" for k, v in fields)
+        return "&".join(f"{k}={mask(v) if k in SECRET_FIELDS else mask_auth_token(v)}" for k, v in fields)
     return f"({len(body)} characters of {content_type or 'unknown type'})"
 
 
 def _mask_fields(data: Any) -> Any:
+    """``data`` with the values of :data:`SECRET_FIELDS` masked, and any ``auth_token=`` in a string (an address)."""
     if isinstance(data, dict):
         return {k: mask(v) if k in SECRET_FIELDS and isinstance(v, str) else _mask_fields(v) for k, v in data.items()}
     if isinstance(data, list):
         return [_mask_fields(item) for item in data]
-    return data
+    return mask_auth_token(data) if isinstance(data, str) else data

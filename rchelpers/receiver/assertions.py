@@ -89,6 +89,7 @@ def _missed(body: Any) -> bool:
 
 
 def describe_event(event: str | None) -> str:
+    """A short name for the event path ``event``: its kind (a reminder with its query), else the path."""
     if not event:
         return "<no event>"
     path = event.partition("?")[0]
@@ -99,11 +100,13 @@ def describe_event(event: str | None) -> str:
 
 
 def short_json(value: Any, limit: int = 110) -> str:
+    """``value`` as compact JSON, cut to ``limit`` characters (ending in ``...`` when cut)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def wanted_text(event: str | None, count: int | None, predicate: Callable[..., bool] | None) -> str:
+    """What an assertion expected, in words: ``"exactly 2 'presence' event(s) matching is_busy"``."""
     what = "event(s)" if event is None else f"{event!r} event(s)"
     amount = "at least 1" if count is None else f"exactly {count}"
     matching = "" if predicate is None else f" matching {getattr(predicate, '__name__', repr(predicate))}"

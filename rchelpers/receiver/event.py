@@ -4,32 +4,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from rchelpers.masking import mask
+from rchelpers.masking import SECRET_HEADERS, mask, mask_auth_token
 
 __all__ = ["WebhookEvent", "RequestHeaders", "REMINDER_EVENT_PREFIX", "SECRET_HEADERS", "kept_headers",
            "masked_header_value"]
 
 #: Event filters of subscription renewal reminders start with this.
 REMINDER_EVENT_PREFIX = "/restapi/v1.0/subscription/"
-#: Request headers (lowercased) whose values are secrets: masked wherever they are shown or journaled.
-SECRET_HEADERS = frozenset({"verification-token", "authorization", "proxy-authorization", "cookie"})
-_AUTH_TOKEN_RE = re.compile(r"(auth_token=)([^&#\s]+)")
 #: The headers (lowercased) of an event's ``headers`` summary; the verification token is masked there.
 _KEPT = ("content-type", "user-agent", "verification-token")
 
 
 def masked_header_value(name: str, value: str) -> str:
     """``value`` as it may be shown: masked for a secret header, with any ``auth_token=`` value masked."""
-    if name.lower() in SECRET_HEADERS:
-        return mask(value)
-    if "auth_token=" in value:
-        return _AUTH_TOKEN_RE.sub(lambda match: match.group(1) + mask(match.group(2)), value)
-    return value
+    return mask(value) if name.lower() in SECRET_HEADERS else mask_auth_token(value)
 
 
 class RequestHeaders(tuple[tuple[str, str], ...]):

@@ -79,8 +79,11 @@ class ListenerDispatcher:
             self._queue.put(None, timeout=max(0.1, timeout))
         except queue.Full:  # a listener is stuck: drop what waits for it, so its thread can end
             dropped = 0
-            while not self._queue.empty():
-                self._queue.get_nowait()
+            while True:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:  # also when the listener came unstuck and took the last one meanwhile
+                    break
                 dropped += 1
             self._queue.put_nowait(None)
             logger.warning("webhook listeners are stuck: %d queued event(s) will not reach them (they are "

@@ -20,7 +20,7 @@ import uuid
 from typing import Any, Protocol, Union
 
 from rchelpers.errors import TunnelError
-from rchelpers.masking import mask
+from rchelpers.masking import mask, mask_auth_token
 
 logger = logging.getLogger("rchelpers.tunnel")  # logger names stay the short public ones users configure
 
@@ -35,7 +35,8 @@ _PYNGROK_LOGGERS = ("pyngrok", "pyngrok.ngrok", "pyngrok.process", "pyngrok.proc
 
 
 class _ReceiverLike(Protocol):
-    port: int
+    @property
+    def port(self) -> int: ...
 
     @property
     def url(self) -> str: ...
@@ -137,7 +138,7 @@ class Tunnel:
         finally:
             if self._token:
                 _scrubber.discard(self._token)
-        logger.info("ngrok tunnel %s closed", _hide_query_secret(self.public_url))
+        logger.info("ngrok tunnel %s closed", mask_auth_token(self.public_url))
 
     def __enter__(self) -> "Tunnel":
         return self
@@ -147,8 +148,8 @@ class Tunnel:
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
-        return (f"<Tunnel {self.provider} {_hide_query_secret(self.public_url)} -> "
-                f"{_hide_query_secret(self.local_url)}{state}>")
+        return (f"<Tunnel {self.provider} {mask_auth_token(self.public_url)} -> "
+                f"{mask_auth_token(self.local_url)}{state}>")
 
 
 def open_tunnel(
@@ -268,7 +269,3 @@ def _explain_agent_error(exc: Any, config: Any, token: str) -> str:
 
 def _scrub(text: str, token: str | None) -> str:
     return text.replace(token, mask(token)) if token else text
-
-
-def _hide_query_secret(url: str) -> str:
-    return re.sub(r"(auth_token=)([^&#]+)", lambda m: m.group(1) + mask(m.group(2)), url)

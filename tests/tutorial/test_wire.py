@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from webhook_stub import StubWebhook
 
-from rchelpers import RestClient, Simulator, SubscriptionClient, WireLog, presence_filter, show_wire
+from rchelpers import RestClient, Simulator, SubscriptionClient, WebhookReceiver, WireLog, mask, presence_filter, show_wire
 
 TOKEN = "tutorial-verification-token"
 
@@ -32,6 +32,18 @@ def test_create_renew_and_list_on_the_wire(sim: Simulator, client: RestClient, s
     assert renew_text.splitlines()[:2] == [f"PUT /restapi/v1.0/subscription/{sub.id} HTTP/1.1", f"Host: {sim.url[7:]}"]
     assert "\n\n(no body)\n\nHTTP/1.1 200 OK\nContent-Type: application/json" in renew_text
     assert "User-Agent" not in text and "Date:" not in text  # nothing that varies between installs or runs
+
+
+def test_a_receivers_auth_token_in_an_address_is_masked(sim: Simulator, client: RestClient,
+                                                         subs: SubscriptionClient) -> None:
+    auth = "receiver-auth-token-0123456789"
+    with WebhookReceiver(auth_token=auth, journal=False) as rx, show_wire(client) as wire:
+        sub = subs.create(rx.url, [presence_filter()])
+        subs.get(sub.id)
+    assert sub.address == rx.url  # the platform keeps the secret: only the wire's text masks it
+    text = str(wire)
+    assert auth not in text
+    assert text.count(f"auth_token={mask(auth)}") == 3  # the create's body and answer, the read's answer
 
 
 def test_token_requests_are_masked_and_recording_stops_at_exit(sim: Simulator, client: RestClient) -> None:
