@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Sequence, TextIO
 
 #: Serialises writes of every Output, so that lines never mix.
 _write_lock = threading.Lock()
@@ -113,7 +113,7 @@ class Output:
                 pass
 
 
-def print_table(output: Output, rows: list[tuple[str, ...]]) -> None:
+def print_table(output: Output, rows: Sequence[tuple[str, ...]]) -> None:
     """Print ``rows`` (the first is the header) as aligned columns on stdout."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
