@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import timezone
-from typing import Any
+from typing import Any, Callable
 
 from rchelpers.cli.output import CliError, Output, print_table
 from rchelpers.cli.platform import api_error_message, close_client, load_config, login, require_server
@@ -41,27 +41,22 @@ def configure(subparsers: Any) -> None:
         action.set_defaults(run=run)
 
 
-def _client(output: Output, args: argparse.Namespace) -> SubscriptionClient:
-    config = require_server(load_config())
-    return SubscriptionClient(login(config, output, use_cache=not args.no_token_cache))
-
-
-def _call(what: str, fn: Any, *args: Any) -> Any:
+def _request(output: Output, args: argparse.Namespace, what: str, call: Callable[[SubscriptionClient], Any]) -> Any:
+    """Log in, return ``call(subscriptions)``, log out; an API error becomes one line about ``what``."""
+    subs = SubscriptionClient(login(require_server(load_config()), output, use_cache=not args.no_token_cache))
     try:
-        return fn(*args)
+        return call(subs)
     except ApiError as exc:
         hint = ": list them with `rchelpers subscriptions list`" if exc.status == 404 else ""
         raise CliError(f"{what} failed: {api_error_message(exc)}{hint}") from None
+    finally:
+        close_client(subs.client)
 
 
 def run_list(args: argparse.Namespace) -> int:
     """Print the subscriptions as a table (or JSON)."""
     output = Output(args.json)
-    subs = _client(output, args)
-    try:
-        records = _call("listing the subscriptions", subs.list_all)
-    finally:
-        close_client(subs.client)
+    records = _request(output, args, "listing the subscriptions", lambda subs: subs.list_all())
     if args.json:
         output.document([s.raw for s in records])
         return 0
@@ -78,11 +73,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_get(args: argparse.Namespace) -> int:
     """Print one subscription."""
     output = Output(args.json)
-    subs = _client(output, args)
-    try:
-        sub = _call(f"reading subscription {args.id}", subs.get, args.id)
-    finally:
-        close_client(subs.client)
+    sub = _request(output, args, f"reading subscription {args.id}", lambda subs: subs.get(args.id))
     _print_one(output, args.json, sub)
     return 0
 
@@ -90,11 +81,7 @@ def run_get(args: argparse.Namespace) -> int:
 def run_renew(args: argparse.Namespace) -> int:
     """Renew one subscription with PUT and no body, and print it."""
     output = Output(args.json)
-    subs = _client(output, args)
-    try:
-        sub = _call(f"renewing subscription {args.id}", subs.renew, args.id)
-    finally:
-        close_client(subs.client)
+    sub = _request(output, args, f"renewing subscription {args.id}", lambda subs: subs.renew(args.id))
     if not args.json:
         output.line(f"Renewed subscription {sub.id} (PUT, no body): expires in {sub.expires_in} s.")
     _print_one(output, args.json, sub)
@@ -104,11 +91,7 @@ def run_renew(args: argparse.Namespace) -> int:
 def run_delete(args: argparse.Namespace) -> int:
     """Delete one subscription."""
     output = Output(args.json)
-    subs = _client(output, args)
-    try:
-        _call(f"deleting subscription {args.id}", subs.delete, args.id)
-    finally:
-        close_client(subs.client)
+    _request(output, args, f"deleting subscription {args.id}", lambda subs: subs.delete(args.id))
     if args.json:
         output.document({"deleted": args.id})
     else:
